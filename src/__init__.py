@@ -1,0 +1,1 @@
+"""alert-processor: the Appwrite Function that turns Alertmanager webhooks into rows and notifications."""

@@ -1,0 +1,28 @@
+"""Bearer-token check for the webhook: the only gate in front of the function (it is deployed with
+`execute: any`). Constant-time comparison against every configured token, so rotation can overlap.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable, Mapping
+
+
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (header names are lower-cased)."""
+    scheme, _, token = headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def is_authorized(headers: Mapping[str, str], tokens: Iterable[str]) -> bool:
+    presented = bearer_token(headers)
+    if presented is None:
+        return False
+    candidate = presented.encode("utf-8", "surrogatepass")
+    # Compare with every token, without stopping at the first match, so timing reveals nothing.
+    matched = False
+    for token in tokens:
+        matched |= hmac.compare_digest(candidate, token.encode("utf-8", "surrogatepass"))
+    return matched

@@ -1,0 +1,112 @@
+"""Models of Alertmanager's webhook payload, version "4", and its validation from raw JSON bytes.
+
+snake_case in code, camelCase on the wire. Unknown fields are ignored because Alertmanager adds fields
+over time (`notification_reason`, `routeLabels`); a different `version` fails loudly instead.
+Depends on pydantic only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+from pydantic.alias_generators import to_camel
+
+# Alertmanager sends Go's zero time as the `endsAt` of every firing alert: it means "no end yet".
+_GO_ZERO_TIME_YEAR = 1
+
+# The fingerprint becomes the row ID, so it must satisfy Appwrite's UID rule (36 chars, [A-Za-z0-9._-]).
+FINGERPRINT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,35}$"
+
+AlertStatus = Literal["firing", "resolved"]
+
+
+class _WireModel(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="ignore",
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
+
+
+class Alert(_WireModel):
+    status: AlertStatus
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime | None = None
+    # to_camel would give generatorUrl; Alertmanager spells it generatorURL.
+    generator_url: str = Field(default="", alias="generatorURL")
+    fingerprint: Annotated[str, Field(pattern=FINGERPRINT_PATTERN)]
+
+    @field_validator("ends_at", mode="after")
+    @classmethod
+    def _zero_time_means_no_end(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.year == _GO_ZERO_TIME_YEAR:
+            return None
+        return value
+
+    @property
+    def alertname(self) -> str:
+        return self.labels.get("alertname", "")
+
+    @property
+    def severity(self) -> str:
+        return self.labels.get("severity", "").strip().lower() or "none"
+
+
+class WebhookPayload(_WireModel):
+    version: Literal["4"]
+    receiver: str
+    status: AlertStatus
+    alerts: list[Alert]
+    group_labels: dict[str, str] = Field(default_factory=dict)
+    common_labels: dict[str, str] = Field(default_factory=dict)
+    common_annotations: dict[str, str] = Field(default_factory=dict)
+    external_url: str = Field(default="", alias="externalURL")
+    group_key: str = ""
+    truncated_alerts: int = Field(default=0, ge=0)
+
+
+class PayloadError(ValueError):
+    """The body is not a valid version 4 webhook; `problems` names each bad field."""
+
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s) in the webhook payload")
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(f".{item}" if parts else item)
+    return "".join(parts) or "(body)"
+
+
+def _problem(error: Any) -> dict[str, str]:
+    # Name the field and the rule, never echo the offending value back.
+    return {"field": _location(tuple(error["loc"])), "problem": str(error["msg"])}
+
+
+def parse_payload(body: bytes) -> WebhookPayload:
+    """Validate raw JSON bytes; datetimes are parsed from the JSON strings themselves."""
+    if not body.strip():
+        raise PayloadError([{"field": "(body)", "problem": "the body is empty; expected a JSON object"}])
+    try:
+        return WebhookPayload.model_validate_json(body)
+    except ValidationError as exc:
+        problems = [_problem(error) for error in exc.errors(include_url=False, include_input=False)]
+        raise PayloadError(problems[:50]) from exc

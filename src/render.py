@@ -1,0 +1,150 @@
+"""Message text for push, SMS and email, for one alert or a digest of several. Pure: no I/O.
+
+Limits follow Appwrite Messaging (push title 256, email subject 998 characters) and phones (one SMS
+segment: 160 characters).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .routing import Channel
+from .rows import cut_chars, format_datetime
+
+SMS_MAX_CHARS = 160
+PUSH_TITLE_MAX_CHARS = 256
+PUSH_BODY_MAX_CHARS = 4000
+EMAIL_SUBJECT_MAX_CHARS = 998
+EMAIL_BODY_MAX_CHARS = 60_000
+DIGEST_LISTED = 20
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One announcement about one alert: what the message must say."""
+
+    occurrence_key: str
+    status: str
+    refired: bool
+    fingerprint: str
+    alertname: str
+    severity: str
+    instance: str
+    summary: str
+    description: str
+    link: str
+    starts_at: datetime
+    ends_at: datetime | None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    message_id: str
+    channel: Channel
+    topic: str
+    title: str
+    body: str
+    data: dict[str, str]
+    occurrence_keys: tuple[str, ...]
+
+
+def message_id(channel: Channel, topic: str, keys: Sequence[str]) -> str:
+    """Deterministic, so a second attempt at the same announcement hits Appwrite's duplicate-ID check."""
+    material = "\n".join([channel, topic, *sorted(keys)]).encode("utf-8", "replace")
+    return hashlib.sha256(material).hexdigest()[:36]
+
+
+def headline(notice: Notice) -> str:
+    label = "FIRING" if notice.status == "firing" else "RESOLVED"
+    where = f" on {notice.instance}" if notice.instance else ""
+    return f"[{label}] {notice.alertname or 'unnamed alert'}{where} ({notice.severity})"
+
+
+def _push_body(notice: Notice) -> str:
+    lines = [notice.summary]
+    if notice.description and notice.description != notice.summary:
+        lines.append(notice.description)
+    if notice.status == "resolved" and notice.ends_at:
+        lines.append(f"Resolved at {format_datetime(notice.ends_at)}")
+    elif notice.refired:
+        lines.append("Firing again.")
+    if notice.link:
+        lines.append(notice.link)
+    return cut_chars("\n".join(line for line in lines if line), PUSH_BODY_MAX_CHARS)
+
+
+def _sms(notice: Notice) -> str:
+    text = headline(notice)
+    if notice.summary:
+        text += f": {notice.summary}"
+    return cut_chars(" ".join(text.split()), SMS_MAX_CHARS)
+
+
+def _email_body(notice: Notice) -> str:
+    lines = [
+        headline(notice),
+        "",
+        f"Status:      {notice.status}{' (again)' if notice.refired else ''}",
+        f"Severity:    {notice.severity}",
+        f"Instance:    {notice.instance or '-'}",
+        f"Started:     {format_datetime(notice.starts_at)}",
+    ]
+    if notice.ends_at:
+        lines.append(f"Resolved:    {format_datetime(notice.ends_at)}")
+    lines += ["", notice.summary, "", notice.description, ""]
+    if notice.link:
+        lines += [f"Link: {notice.link}", ""]
+    lines.append("Labels:")
+    lines += [f"  {name}={value}" for name, value in sorted(notice.labels.items())]
+    lines.append(f"\nFingerprint: {notice.fingerprint}")
+    return cut_chars("\n".join(lines), EMAIL_BODY_MAX_CHARS)
+
+
+def single(notice: Notice, channel: Channel, topic: str) -> OutgoingMessage:
+    title = headline(notice)
+    if channel == "sms":
+        title, body = "", _sms(notice)
+    elif channel == "email":
+        title, body = cut_chars(title, EMAIL_SUBJECT_MAX_CHARS), _email_body(notice)
+    else:
+        title, body = cut_chars(title, PUSH_TITLE_MAX_CHARS), _push_body(notice)
+    data = {"fingerprint": notice.fingerprint, "status": notice.status, "severity": notice.severity}
+    keys = (notice.occurrence_key,)
+    return OutgoingMessage(message_id(channel, topic, keys), channel, topic, title, body, data, keys)
+
+
+def _counts(notices: Sequence[Notice]) -> str:
+    firing = sum(1 for notice in notices if notice.status == "firing")
+    resolved = len(notices) - firing
+    parts = [f"{firing} firing"] if firing else []
+    if resolved:
+        parts.append(f"{resolved} resolved")
+    return ", ".join(parts)
+
+
+def digest(notices: Sequence[Notice], channel: Channel, topic: str) -> OutgoingMessage:
+    """One message standing for many announcements to the same topic and channel."""
+    counts = _counts(notices)
+    title = f"[ALERTS] {counts} ({topic})"
+    listed = [headline(notice) for notice in notices[:DIGEST_LISTED]]
+    rest = len(notices) - len(listed)
+    if channel == "sms":
+        short = ", ".join(
+            f"{n.alertname}@{n.instance}" if n.instance else n.alertname for n in notices[:5]
+        )
+        more = f" +{len(notices) - 5} more" if len(notices) > 5 else ""
+        body = cut_chars(f"{counts}: {short}", SMS_MAX_CHARS - len(more)) + more
+        title = ""
+    else:
+        lines = listed + ([f"... and {rest} more"] if rest else [])
+        body = "\n".join(lines)
+        limit = EMAIL_BODY_MAX_CHARS if channel == "email" else PUSH_BODY_MAX_CHARS
+        body = cut_chars(body, limit)
+        title = cut_chars(title, EMAIL_SUBJECT_MAX_CHARS if channel == "email" else PUSH_TITLE_MAX_CHARS)
+    keys = tuple(notice.occurrence_key for notice in notices)
+    data = {"digest": str(len(notices))}
+    return OutgoingMessage(message_id(channel, topic, keys), channel, topic, title, body, data, keys)

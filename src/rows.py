@@ -1,0 +1,133 @@
+"""Conversion between an alert and its row in the `alerts` table, fitted to the declared columns.
+
+Column limits come from `schema/`, so a value that is too long is cut here rather than refused by
+Appwrite (varchar counts characters, text counts UTF-8 bytes). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .payload import Alert, AlertStatus
+from .schema import TEXT_MAX_BYTES, Table, TextColumn, VarcharColumn
+
+# Columns that change on every delivery and so never count as a change of the alert itself.
+VOLATILE_COLUMNS = frozenset({"lastReceivedAt"})
+_CUT_MARK = "…"
+
+
+def to_millis(moment: datetime) -> datetime:
+    """Appwrite keeps datetimes at millisecond precision; compare and store at that precision only."""
+    moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def format_datetime(moment: datetime) -> str:
+    """The form Appwrite returns (`2026-11-27T03:08:36.956+00:00`), so stored and sent values compare equal."""
+    moment = to_millis(moment)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+00:00"
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return to_millis(parsed)
+
+
+def _clean(text: str) -> str:
+    # Lone surrogates (from JSON escapes like "\ud800") cannot be encoded as UTF-8: replace them.
+    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
+
+
+def cut_chars(text: str, limit: int) -> str:
+    text = _clean(text)
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(_CUT_MARK)] + _CUT_MARK
+
+
+def cut_bytes(text: str, limit: int) -> str:
+    text = _clean(text)
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text
+    room = limit - len(_CUT_MARK.encode("utf-8"))
+    return encoded[:room].decode("utf-8", "ignore") + _CUT_MARK
+
+
+@dataclass(frozen=True)
+class StoredAlert:
+    """What the function needs to know of an existing row to decide what a delivery changes."""
+
+    status: AlertStatus
+    starts_at: datetime
+    ends_at: datetime | None
+    notified_status: str
+    values: Mapping[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> StoredAlert:
+        starts_at = parse_datetime(row.get("startsAt"))
+        status = row.get("status")
+        return cls(
+            status="resolved" if status == "resolved" else "firing",
+            starts_at=starts_at or datetime.min.replace(tzinfo=UTC),
+            ends_at=parse_datetime(row.get("endsAt")),
+            notified_status=str(row.get("notifiedStatus") or ""),
+            values=row,
+        )
+
+
+class RowShaper:
+    """Builds row values for one table, cutting each string to what its column holds."""
+
+    def __init__(self, table: Table) -> None:
+        self._limits: dict[str, tuple[str, int]] = {}
+        for column in table.columns:
+            if isinstance(column, VarcharColumn):
+                self._limits[column.key] = ("chars", column.size)
+            elif isinstance(column, TextColumn):
+                self._limits[column.key] = ("bytes", TEXT_MAX_BYTES)
+
+    def fit(self, key: str, value: str) -> str:
+        kind, limit = self._limits.get(key, ("chars", 0))
+        if limit == 0:
+            return _clean(value)
+        return cut_chars(value, limit) if kind == "chars" else cut_bytes(value, limit)
+
+    def row(self, alert: Alert, *, receiver: str, group_key: str, received_at: datetime,
+            notified_status: str) -> dict[str, Any]:
+        labels, annotations = alert.labels, alert.annotations
+        text = {
+            "fingerprint": alert.fingerprint,
+            "alertname": alert.alertname,
+            "severity": alert.severity,
+            "instance": labels.get("instance", ""),
+            "job": labels.get("job", ""),
+            "summary": annotations.get("summary", ""),
+            "description": annotations.get("description", ""),
+            "labels": json.dumps(labels, sort_keys=True, ensure_ascii=False),
+            "annotations": json.dumps(annotations, sort_keys=True, ensure_ascii=False),
+            "generatorURL": alert.generator_url,
+            "receiver": receiver,
+            "groupKey": group_key,
+            "notifiedStatus": notified_status,
+        }
+        values: dict[str, Any] = {key: self.fit(key, value) for key, value in text.items()}
+        values["status"] = alert.status
+        values["startsAt"] = format_datetime(alert.starts_at)
+        values["endsAt"] = format_datetime(alert.ends_at) if alert.ends_at else None
+        values["lastReceivedAt"] = format_datetime(received_at)
+        return values
+
+
+def same_content(new: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
+    """True when a delivery would change nothing but the columns that change every time."""
+    return all(stored.get(key) == value for key, value in new.items() if key not in VOLATILE_COLUMNS)

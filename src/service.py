@@ -1,0 +1,84 @@
+"""One webhook delivery carried out: read the rows it touches, plan, announce, then write.
+
+Messages go out before rows are written. If the write then fails, Alertmanager's retry finds the old
+rows, plans the same announcements with the same message IDs, and Appwrite refuses the duplicates;
+the other order could record an announcement that never went out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from .decide import Kind
+from .payload import WebhookPayload
+from .plan import DeliveryPlan, plan_delivery
+from .render import OutgoingMessage
+from .routing import Route
+from .rows import RowShaper
+from .store import SendReport
+
+
+class AlertStore(Protocol):
+    def fetch_alerts(self, fingerprints: list[str]) -> dict[str, dict[str, Any]]: ...
+    def write_alerts(self, rows: list[dict[str, Any]]) -> None: ...
+    def send_messages(self, messages: list[OutgoingMessage]) -> SendReport: ...
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    received: int
+    created: int
+    updated: int
+    unchanged: int
+    stale: int
+    messages_sent: int
+    messages_already_sent: int
+    truncated_alerts: int
+    decisions: dict[str, int]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "stale": self.stale,
+            "messagesSent": self.messages_sent,
+            "messagesAlreadySent": self.messages_already_sent,
+            "truncatedAlerts": self.truncated_alerts,
+            "decisions": self.decisions,
+        }
+
+
+def summarise(payload: WebhookPayload, plan: DeliveryPlan, report: SendReport) -> DeliverySummary:
+    last_outcome = {outcome.fingerprint: outcome for outcome in plan.outcomes}
+    written = {row["$id"] for row in plan.rows}
+    created = sum(1 for fp in written if last_outcome[fp].created)
+    changed = {o.fingerprint for o in plan.outcomes if o.changed}
+    decisions: dict[str, int] = {}
+    for outcome in plan.outcomes:
+        decisions[outcome.decision.kind.value] = decisions.get(outcome.decision.kind.value, 0) + 1
+    return DeliverySummary(
+        received=len(payload.alerts),
+        created=created,
+        updated=sum(1 for fp in written if fp in changed and not last_outcome[fp].created),
+        unchanged=sum(1 for fp in written if fp not in changed),
+        stale=plan.count(Kind.STALE),
+        messages_sent=len(report.sent),
+        messages_already_sent=len(report.already_sent),
+        truncated_alerts=payload.truncated_alerts,
+        decisions=decisions,
+    )
+
+
+def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tuple[Route, ...],
+                     shaper: RowShaper, now: datetime) -> DeliverySummary:
+    fingerprints = [alert.fingerprint for alert in payload.alerts]
+    stored = store.fetch_alerts(fingerprints) if fingerprints else {}
+    plan = plan_delivery(payload, stored, routes=routes, shaper=shaper, now=now)
+    report = store.send_messages(list(plan.messages)) if plan.messages else SendReport((), ())
+    if plan.rows:
+        store.write_alerts(list(plan.rows))
+    return summarise(payload, plan, report)

@@ -1,0 +1,130 @@
+"""The function's configuration, read once from a mapping of variables and validated as a whole.
+
+Only `main` passes `os.environ` here; every other module receives a `Settings`. Every problem is
+reported together in one `ConfigurationError`, and no message ever contains a secret's value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from pydantic import ValidationError
+
+from .errors import ConfigurationError
+from .routing import Route, default_routes, parse_routes
+
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+# Alertmanager gives up on a receiver after max(group_interval, 10 s) and sends again: answer before that.
+DEFAULT_TIME_BUDGET_SECONDS = 8.0
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+@dataclass(frozen=True)
+class Settings:
+    webhook_tokens: tuple[str, ...]
+    endpoint: str
+    project_id: str
+    fallback_api_key: str
+    database_id: str
+    table_id: str
+    critical_topic_id: str
+    monitoring_topic_id: str
+    routes: tuple[Route, ...]
+    max_body_bytes: int
+    time_budget_seconds: float
+
+    def __repr__(self) -> str:  # never print tokens or keys by accident
+        return (
+            f"Settings(endpoint={self.endpoint!r}, project_id={self.project_id!r}, "
+            f"database_id={self.database_id!r}, table_id={self.table_id!r}, "
+            f"tokens={len(self.webhook_tokens)}, routes={[r.name for r in self.routes]})"
+        )
+
+
+def _valid_id(value: str) -> bool:
+    return 0 < len(value) <= 36 and value[0] not in "._-" and set(value) <= _ID_CHARS
+
+
+def _number(env: Mapping[str, str], name: str, default: float, problems: list[str],
+            minimum: float, maximum: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        problems.append(f"{name} must be a number, got {raw!r}")
+        return default
+    if not minimum <= value <= maximum:
+        problems.append(f"{name} must be between {minimum:g} and {maximum:g}, got {raw!r}")
+        return default
+    return value
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    problems: list[str] = []
+
+    tokens = tuple(token.strip() for token in env.get("WEBHOOK_TOKEN", "").split(",") if token.strip())
+    if not tokens:
+        problems.append("WEBHOOK_TOKEN is not set: every POST is refused until it is (comma-separate several "
+                        "tokens to rotate)")
+    elif any(len(token) < 16 for token in tokens):
+        problems.append("WEBHOOK_TOKEN: each token must be at least 16 characters long")
+
+    endpoint = env.get("APPWRITE_FUNCTION_API_ENDPOINT", "").strip() or env.get("APPWRITE_ENDPOINT", "").strip()
+    parsed = urlparse(endpoint)
+    if not endpoint:
+        problems.append("APPWRITE_FUNCTION_API_ENDPOINT is not set (Appwrite sets it for every execution)")
+    elif parsed.scheme not in ("http", "https") or not parsed.netloc:
+        problems.append(f"APPWRITE_FUNCTION_API_ENDPOINT must be an http(s) URL, got {endpoint!r}")
+
+    project_id = (env.get("APPWRITE_FUNCTION_PROJECT_ID", "").strip()
+                  or env.get("APPWRITE_PROJECT_ID", "").strip())
+    if not project_id:
+        problems.append("APPWRITE_FUNCTION_PROJECT_ID is not set (Appwrite sets it for every execution)")
+
+    ids: dict[str, str] = {}
+    for name, default in (
+        ("ALERTS_DATABASE_ID", "monitoring"),
+        ("ALERTS_TABLE_ID", "alerts"),
+        ("CRITICAL_TOPIC_ID", "critical-alerts"),
+        ("MONITORING_TOPIC_ID", "monitoring-alerts"),
+    ):
+        value = env.get(name, "").strip() or default
+        if not _valid_id(value):
+            problems.append(f"{name} must be 1-36 characters of a-z, A-Z, 0-9, '.', '_', '-' and not start "
+                            f"with a symbol, got {value!r}")
+        ids[name] = value
+
+    routes = default_routes(ids["CRITICAL_TOPIC_ID"], ids["MONITORING_TOPIC_ID"])
+    raw_routes = env.get("ALERT_ROUTES", "").strip()
+    if raw_routes:
+        try:
+            routes = parse_routes(raw_routes)
+        except ValidationError as exc:
+            details = "; ".join(
+                f"{'.'.join(str(part) for part in error['loc']) or '(value)'}: {error['msg']}"
+                for error in exc.errors(include_url=False, include_input=False)[:10]
+            )
+            problems.append(f"ALERT_ROUTES is not a valid list of routes: {details}")
+
+    max_body = _number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, problems, 1024, 20 * 1024 * 1024)
+    budget = _number(env, "TIME_BUDGET_SECONDS", DEFAULT_TIME_BUDGET_SECONDS, problems, 1, 900)
+
+    if problems:
+        raise ConfigurationError(problems)
+    return Settings(
+        webhook_tokens=tokens,
+        endpoint=endpoint,
+        project_id=project_id,
+        fallback_api_key=env.get("APPWRITE_API_KEY", "").strip(),
+        database_id=ids["ALERTS_DATABASE_ID"],
+        table_id=ids["ALERTS_TABLE_ID"],
+        critical_topic_id=ids["CRITICAL_TOPIC_ID"],
+        monitoring_topic_id=ids["MONITORING_TOPIC_ID"],
+        routes=routes,
+        max_body_bytes=int(max_body),
+        time_budget_seconds=budget,
+    )

@@ -1,0 +1,196 @@
+"""Appwrite, spoken in domain terms: look up alert rows, write them, send messages.
+
+The only module that imports the Appwrite SDK. Every `AppwriteException` is converted here into the
+errors of `errors.py`. Calls that do not depend on each other (lookup batches, write batches,
+messages) overlap on a small shared thread pool; each call is retried a few times on transient
+failures, and nothing runs past the delivery's deadline.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
+
+from appwrite.client import Client
+from appwrite.exception import AppwriteException
+from appwrite.query import Query
+from appwrite.services.messaging import Messaging
+from appwrite.services.tables_db import TablesDB
+
+from .errors import AppwriteError, PermanentAppwriteError, TransientAppwriteError
+from .render import OutgoingMessage
+
+T = TypeVar("T")
+
+# Appwrite's limits: 100 rows per bulk write, 4,096 characters per query string.
+BATCH_SIZE = 100
+_QUERY_MAX_CHARS = 4096
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="appwrite")
+_ATTEMPTS = 3
+_TRANSIENT_CODES = frozenset({0, 408, 429, 500, 502, 503, 504})
+_BOOTSTRAP_HINT = "run `python scripts/bootstrap_schema.py` against this project"
+_SCOPES_HINT = "the function needs the scopes rows.read, rows.write and messages.write (see appwrite.json)"
+
+
+@dataclass
+class CallCounter:
+    """How many Appwrite calls one delivery made, by kind; reported in the request's log line."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+
+
+@dataclass(frozen=True)
+class SendReport:
+    sent: tuple[OutgoingMessage, ...]
+    already_sent: tuple[OutgoingMessage, ...]
+
+
+def convert(exc: AppwriteException, action: str) -> AppwriteError:
+    """Map one SDK exception to our hierarchy, by HTTP status and Appwrite's error `type`."""
+    code = exc.code if isinstance(exc.code, int) else 0
+    kind = exc.type if isinstance(exc.type, str) else None
+    if code in _TRANSIENT_CODES or code >= 500:
+        detail = "no answer (connection failed or timed out)" if code == 0 else f"HTTP {code} {kind or ''}"
+        return TransientAppwriteError(f"Appwrite did not {action}: {detail}".strip(), code=code, type=kind)
+    if code in (401, 403):
+        return PermanentAppwriteError(
+            f"Appwrite refused to {action} ({kind}): check the API key; {_SCOPES_HINT}", code=code, type=kind
+        )
+    if code == 404 and kind in ("database_not_found", "table_not_found"):
+        return PermanentAppwriteError(
+            f"Appwrite could not {action}: {kind.replace('_', ' ')}; {_BOOTSTRAP_HINT}", code=code, type=kind
+        )
+    if kind in ("row_invalid_structure", "column_not_available", "general_query_invalid"):
+        return PermanentAppwriteError(
+            f"Appwrite could not {action} ({kind}: {exc.message}); the table differs from schema/: "
+            f"run `python scripts/bootstrap_schema.py --check`", code=code, type=kind
+        )
+    return PermanentAppwriteError(f"Appwrite could not {action}: {kind} {exc.message}", code=code, type=kind)
+
+
+def id_batches(ids: Sequence[str]) -> list[list[str]]:
+    """Batches of at most 100 IDs whose `equal("$id", ...)` query stays under Appwrite's 4,096 characters."""
+    batches: list[list[str]] = []
+    current: list[str] = []
+    length = 0
+    for row_id in ids:
+        cost = len(row_id) + 3
+        if current and (len(current) == BATCH_SIZE or length + cost > _QUERY_MAX_CHARS - 100):
+            batches.append(current)
+            current, length = [], 0
+        current.append(row_id)
+        length += cost
+    if current:
+        batches.append(current)
+    return batches
+
+
+class AppwriteStore:
+    def __init__(self, *, endpoint: str, project_id: str, api_key: str, database_id: str, table_id: str,
+                 deadline: float, counter: CallCounter | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        client = Client().set_endpoint(endpoint).set_project(project_id).set_key(api_key)
+        self._tables = TablesDB(client)
+        self._messaging = Messaging(client)
+        self._database_id = database_id
+        self._table_id = table_id
+        self._deadline = deadline
+        self._sleep = sleep
+        self.counter = counter or CallCounter()
+        # The SDK sets no timeout on its HTTP calls; urllib3 falls back to the socket default, so no
+        # single call can outlive the delivery's time budget.
+        socket.setdefaulttimeout(max(1.0, deadline - time.monotonic()))
+
+    def _remaining(self) -> float:
+        return self._deadline - time.monotonic()
+
+    def _call(self, kind: str, action: str, call: Callable[[], T]) -> T:
+        for attempt in range(1, _ATTEMPTS + 1):
+            self.counter.add(kind)
+            try:
+                return call()
+            except AppwriteException as exc:
+                error = convert(exc, action)
+                if not isinstance(error, TransientAppwriteError) or attempt == _ATTEMPTS:
+                    raise error from exc
+                pause = 0.2 * 2 ** (attempt - 1) * (0.5 + random.random())
+                if self._remaining() - pause < 0.5:
+                    raise error from exc
+                self._sleep(pause)
+        raise AssertionError("unreachable")
+
+    def _all(self, tasks: Iterable[Callable[[], T]]) -> list[T]:
+        futures: list[Future[T]] = [_POOL.submit(task) for task in tasks]
+        done, pending = wait(futures, timeout=max(0.0, self._remaining()), return_when=FIRST_EXCEPTION)
+        for future in done:
+            error = future.exception()
+            if error is not None:
+                for other in pending:
+                    other.cancel()
+                raise error
+        if pending:
+            for other in pending:
+                other.cancel()
+            raise TransientAppwriteError("the delivery ran out of its time budget waiting for Appwrite")
+        return [future.result() for future in futures]
+
+    def fetch_alerts(self, fingerprints: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored rows of these alerts, by fingerprint; alerts never seen are absent."""
+        unique = list(dict.fromkeys(fingerprints))
+
+        def lookup(batch: list[str]) -> Callable[[], Any]:
+            return lambda: self._call("lookup", "look up alert rows", lambda: self._tables.list_rows(
+                self._database_id, self._table_id,
+                queries=[Query.equal("$id", batch), Query.limit(len(batch))], total=False,
+            ))
+
+        found: dict[str, dict[str, Any]] = {}
+        for result in self._all(lookup(batch) for batch in id_batches(unique)):
+            for row in result.rows:
+                found[row.id] = dict(row.data)
+        return found
+
+    def write_alerts(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Create or update rows by `$id` (bulk upsert is idempotent, so a retried write is harmless)."""
+        def upsert(batch: list[dict[str, Any]]) -> Callable[[], Any]:
+            return lambda: self._call("write", "write alert rows", lambda: self._tables.upsert_rows(
+                self._database_id, self._table_id, rows=batch,
+            ))
+
+        batches = [[dict(row) for row in rows[i:i + BATCH_SIZE]] for i in range(0, len(rows), BATCH_SIZE)]
+        self._all(upsert(batch) for batch in batches)
+
+    def _send_one(self, message: OutgoingMessage) -> bool:
+        """True when created now, False when Appwrite already had this message ID (sent before)."""
+        def create() -> Any:
+            if message.channel == "sms":
+                return self._messaging.create_sms(message.message_id, message.body, topics=[message.topic])
+            if message.channel == "email":
+                return self._messaging.create_email(message.message_id, message.title, message.body,
+                                                    topics=[message.topic])
+            return self._messaging.create_push(message.message_id, title=message.title, body=message.body,
+                                               topics=[message.topic], data=message.data)
+
+        try:
+            self._call(f"send_{message.channel}", f"create a {message.channel} message", create)
+        except PermanentAppwriteError as error:
+            if error.type == "message_already_exists":
+                return False
+            raise
+        return True
+
+    def send_messages(self, messages: Sequence[OutgoingMessage]) -> SendReport:
+        created = self._all(partial(self._send_one, message) for message in messages)
+        return SendReport(
+            sent=tuple(m for m, new in zip(messages, created, strict=True) if new),
+            already_sent=tuple(m for m, new in zip(messages, created, strict=True) if not new),
+        )

@@ -128,19 +128,21 @@ def build_alerts(spec: AlertSpec, starts_at: str) -> list[dict[str, Any]]:
         if spec.severity:
             labels["severity"] = spec.severity
         severity_text = spec.severity or "no severity"
+        annotations = {
+            "summary": f"Test alert {spec.alertname} ({severity_text}) on {instance}",
+            "description": (
+                f"{spec.alertname} was sent by send_test_alert.py to check the alert-processor "
+                f"function end to end: {severity_text} alert for {instance} (job {spec.job}). "
+                "No action is needed."
+            ),
+            "runbook_url": f"{RUNBOOK_BASE}/test-alert",
+        }
         alerts.append(
             {
                 "status": "firing",
-                "labels": labels,
-                "annotations": {
-                    "summary": f"Test alert {spec.alertname} ({severity_text}) on {instance}",
-                    "description": (
-                        f"{spec.alertname} was sent by send_test_alert.py to check the alert-processor "
-                        f"function end to end: {severity_text} alert for {instance} (job {spec.job}). "
-                        "No action is needed."
-                    ),
-                    "runbook_url": f"{RUNBOOK_BASE}/test-alert",
-                },
+                # Alertmanager (Go) writes the keys of these maps sorted.
+                "labels": dict(sorted(labels.items())),
+                "annotations": dict(sorted(annotations.items())),
                 "startsAt": starts_at,
                 "endsAt": ZERO_TIME,
                 "generatorURL": f"{PROMETHEUS_URL}/graph?g0.expr={GENERATOR_EXPR}&g0.tab=1",
@@ -234,13 +236,24 @@ def post(url: str, token: str, payload: Mapping[str, Any], timeout: float) -> An
         raise OSError(f"bad HTTP answer ({type(error).__name__})") from error
 
 
-def describe_answer(answer: Answer) -> str:
-    """The answer's body for humans: indented JSON when it is JSON, else the (shortened) text."""
+def mask(text: str, token: str) -> str:
+    """`text` with the token, as is or JSON-escaped, replaced by `<token>`."""
+    for form in (token, json.dumps(token)[1:-1]):
+        text = text.replace(form, "<token>")
+    return text
+
+
+def describe_answer(answer: Answer, token: str) -> str:
+    """The answer's body for humans: indented JSON when it is JSON, else the (shortened) text.
+
+    Should the server echo the request's headers back, the token is masked.
+    """
     text = answer.body.decode("utf-8", errors="replace")
     try:
         shown = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     except ValueError:
         shown = text.strip() or "(empty body)"
+    shown = mask(shown, token)
     if len(shown) > MAX_ANSWER_CHARS:
         shown = shown[:MAX_ANSWER_CHARS] + f"... ({len(shown) - MAX_ANSWER_CHARS} more characters)"
     return shown
@@ -301,6 +314,13 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _timeout(text: str) -> float:
+    value = _non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
 def _http_url(text: str) -> str:
     parts = urllib.parse.urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -321,12 +341,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         epilog=f"The token comes from --token-file or the {TOKEN_ENV} environment variable; it is never "
         "printed. Exit status: 0 if every delivery got a 2xx answer, 1 otherwise, 2 for usage errors.",
     )
-    parser.add_argument(
-        "--url", type=_http_url, default=DEFAULT_URL, help="function URL (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--token-file", metavar="FILE", help=f"file holding the bearer token (else ${TOKEN_ENV})"
-    )
+    parser.add_argument("--url", type=_http_url, default=DEFAULT_URL, help="function URL (default: %(default)s)")
+    parser.add_argument("--token-file", metavar="FILE", help=f"file holding the bearer token (else ${TOKEN_ENV})")
     parser.add_argument(
         "--severity",
         default="critical",
@@ -355,13 +371,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--instance",
         type=_label_value,
-        default="test-host.example.internal:9100",
+        default="test-host:9100",
         help="instance label; with --count N each alert gets a numbered one (default: %(default)s)",
     )
     parser.add_argument("--job", type=_label_value, default="node", help="job label (default: %(default)s)")
     parser.add_argument(
         "--timeout",
-        type=_non_negative_float,
+        type=_timeout,
         default=10.0,
         metavar="SECONDS",
         help="per request (default: 10)",
@@ -375,16 +391,17 @@ def deliver(label: str, url: str, token: str, payload: Mapping[str, Any], timeou
     print(f"{label}: POST {url} ({count} alert{'' if count == 1 else 's'}, status {payload['status']})")
     try:
         answer = post(url, token, payload, timeout)
-    except (OSError, ValueError) as error:
-        reason = error.reason if isinstance(error, urllib.error.URLError) else error
-        print(f"error: cannot reach {url}: {reason}", file=sys.stderr)
+    except urllib.error.URLError as error:  # no connection: refused, unknown host, TLS failure, timeout
+        print(f"error: cannot reach {url}: {error.reason}", file=sys.stderr)
+        return False
+    except (OSError, ValueError) as error:  # connected, but no usable answer (or an unusable URL)
+        print(f"error: no valid answer from {url}: {error}", file=sys.stderr)
         return False
     print(f"HTTP {answer.status} {answer.reason}")
-    print(describe_answer(answer))
+    print(describe_answer(answer, token))
     if answer.location is not None:
-        print(
-            f"note: the function answered with a redirect to {answer.location}; use that URL", file=sys.stderr
-        )
+        location = mask(answer.location, token)
+        print(f"note: the function answered with a redirect to {location}; use that URL", file=sys.stderr)
     return 200 <= answer.status < 300
 
 

@@ -11,26 +11,24 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
-from typing import TextIO, cast
+from typing import Any, TextIO, cast
 
 _current_buffer: ContextVar[io.StringIO | None] = ContextVar("devkit_runtime_native_logs", default=None)
 
 
-class _RoutedStream(io.TextIOBase):
-    """A text stream that writes to the current execution's buffer, or else to `fallback`."""
+class _RoutedStream:
+    """A text stream that writes to the current execution's buffer, or else to `fallback`.
+
+    Anything it does not define (`buffer`, `errors`, `newlines`, ...) is the fallback stream's.
+    """
 
     def __init__(self, fallback: TextIO) -> None:
-        super().__init__()
         self._fallback = fallback
 
-    @property
-    def encoding(self) -> str:
-        return self._fallback.encoding
-
-    def writable(self) -> bool:
-        return True
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fallback, name)
 
     def write(self, text: str) -> int:
         buffer = _current_buffer.get()
@@ -38,21 +36,25 @@ class _RoutedStream(io.TextIOBase):
             return buffer.write(text)
         return self._fallback.write(text)
 
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
     def flush(self) -> None:
         if _current_buffer.get() is None:
             self._fallback.flush()
 
-    def isatty(self) -> bool:
-        return False
+    def writable(self) -> bool:
+        return True
 
-    def fileno(self) -> int:
-        return self._fallback.fileno()
+    def isatty(self) -> bool:
+        return _current_buffer.get() is None and self._fallback.isatty()
 
 
 def install() -> None:
     """Route `sys.stdout` and `sys.stderr` through the capture; idempotent."""
     if not isinstance(sys.stdout, _RoutedStream):
-        # typeshed types the streams as TextIO, which a TextIOBase subclass does not nominally implement.
+        # The router quacks like a TextIO (and delegates the rest) without inheriting from it.
         sys.stdout = cast(TextIO, _RoutedStream(sys.__stdout__ or sys.stdout))
     if not isinstance(sys.stderr, _RoutedStream):
         sys.stderr = cast(TextIO, _RoutedStream(sys.__stderr__ or sys.stderr))

@@ -1,0 +1,170 @@
+"""The issue's targets, each judged on what the benchmark measured: PASS, MISS, or not measured (None)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from devkit.bench.coldstart import ColdStart
+from devkit.bench.deliveries import Implementation, Measured, Overlap, Result
+from devkit.bench.purepath import PathCost
+from devkit.bench.workload import Phase, expected_messages, storage_budget
+
+REDELIVERY_SIZE = 1000
+REDELIVERY_SPEEDUP = 50.0
+SINGLE_ALERT_ROUND_TRIPS = 5.0
+CPU_US_PER_ALERT = 50.0
+COLD_START_OVERHEAD_MS = 50.0
+MEMORY_SIZE = 5000
+MEMORY_MB = 150.0
+# What "a small bounded pool" allows: calls do overlap (2 or more in flight) and never more than this.
+POOL_LIMIT = 8
+
+
+@dataclass(frozen=True)
+class Verdict:
+    target: str
+    passed: bool | None
+    figure: str
+
+    @property
+    def label(self) -> str:
+        return {True: "PASS", False: "MISS", None: "n/a "}[self.passed]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"target": self.target, "result": self.label.strip(), "figure": self.figure}
+
+
+def _ours(results: Sequence[Result]) -> list[Measured]:
+    return [r for r in results if isinstance(r, Measured) and r.implementation is Implementation.OURS]
+
+
+def _find(results: Sequence[Result], implementation: Implementation, size: int, phase: Phase) -> Measured | None:
+    for result in results:
+        if (isinstance(result, Measured) and result.implementation is implementation and result.size == size
+                and result.phase is phase):
+            return result
+    return None
+
+
+def storage(results: Sequence[Result]) -> Verdict:
+    target = "storage: <= ceil(N/100) reads and <= ceil(N/100) writes of the alerts table per delivery"
+    ours = _ours(results)
+    if not ours:
+        return Verdict(target, None, "no delivery measured")
+    over = [m for m in ours if m.calls.reads > storage_budget(m.size) or m.calls.writes > storage_budget(m.size)]
+    largest = max(ours, key=lambda m: (m.size, m.calls.reads + m.calls.writes))
+    figure = (f"{len(ours) - len(over)}/{len(ours)} deliveries within budget; largest: N={largest.size:,} "
+              f"{largest.phase}: {largest.calls.reads} reads, {largest.calls.writes} writes "
+              f"(budget {storage_budget(largest.size)} each)")
+    if over:
+        figure += "; over budget: " + ", ".join(
+            f"N={m.size:,} {m.phase} {m.calls.reads}r/{m.calls.writes}w" for m in over)
+    return Verdict(target, not over, figure)
+
+
+def messages(results: Sequence[Result]) -> Verdict:
+    target = "messages: only for changes of state; > 5 to one topic+channel in a delivery -> one digest"
+    ours = _ours(results)
+    if not ours:
+        return Verdict(target, None, "no delivery measured")
+    wrong = [m for m in ours if m.calls.messages() != expected_messages(m.phase, m.size)]
+    again = [m for m in ours if m.phase is Phase.AGAIN]
+    sent_again = sum(sum(m.calls.messages().values()) for m in again)
+    figure = (f"{len(ours) - len(wrong)}/{len(ours)} deliveries sent exactly the expected messages; "
+              f"re-deliveries sent {sent_again}")
+    if wrong:
+        figure += "; differ: " + ", ".join(
+            f"N={m.size:,} {m.phase} sent {m.calls.messages()} expected {expected_messages(m.phase, m.size)}"
+            for m in wrong)
+    return Verdict(target, not wrong, figure)
+
+
+def overlap(probes: Sequence[Overlap]) -> Verdict:
+    target = f"overlap: independent calls run concurrently on a small bounded pool (2..{POOL_LIMIT} in flight)"
+    if not probes:
+        return Verdict(target, None, "overlap probe not run")
+    most = max(probe.max_in_flight for probe in probes)
+    parts = [f"N={p.size:,} {p.phase}: {p.calls} calls, at most {p.max_in_flight} in flight, "
+             f"{p.busy_seconds * 1000:.0f} ms of calls in {p.wall_seconds * 1000:.0f} ms" for p in probes]
+    return Verdict(target, 2 <= most <= POOL_LIMIT, "; ".join(parts))
+
+
+def redelivery_speedup(results: Sequence[Result]) -> Verdict:
+    target = f"re-delivery of {REDELIVERY_SIZE:,} unchanged alerts >= {REDELIVERY_SPEEDUP:.0f}x faster than per-alert"
+    ours = _find(results, Implementation.OURS, REDELIVERY_SIZE, Phase.AGAIN)
+    baseline = _find(results, Implementation.BASELINE, REDELIVERY_SIZE, Phase.AGAIN)
+    if ours is None or baseline is None:
+        return Verdict(target, None, "not measured (the baseline's 1,000-alert re-delivery is skipped by --quick)")
+    ratio = baseline.wall_seconds / ours.wall_seconds
+    figure = f"{ratio:.0f}x ({baseline.wall_seconds * 1000:,.0f} ms per-alert vs {ours.wall_seconds * 1000:,.0f} ms)"
+    return Verdict(target, ratio >= REDELIVERY_SPEEDUP, figure)
+
+
+def single_alert(results: Sequence[Result], latency_seconds: float) -> Verdict:
+    target = f"single-alert delivery within {SINGLE_ALERT_ROUND_TRIPS:.0f} round trips"
+    singles = [m for m in _ours(results) if m.size == 1]
+    if not singles or latency_seconds <= 0:
+        return Verdict(target, None, "not measured (needs N=1 and a round trip above 0 ms)")
+    worst = max(singles, key=lambda m: m.wall_seconds)
+    trips = worst.wall_seconds / latency_seconds
+    listed = ", ".join(f"{m.phase} {m.wall_seconds * 1000:.1f} ms" for m in singles)
+    return Verdict(target, trips <= SINGLE_ALERT_ROUND_TRIPS,
+                   f"worst {trips:.1f} round trips ({worst.phase}, {worst.wall_seconds * 1000:.1f} ms at "
+                   f"{latency_seconds * 1000:g} ms each; {listed})")
+
+
+def cpu(costs: Sequence[PathCost]) -> Verdict:
+    target = f"own CPU (parse, decide, render) < {CPU_US_PER_ALERT:.0f} us per alert"
+    if not costs:
+        return Verdict(target, None, "not measured")
+    worst = max(costs, key=lambda c: c.median_us)
+    listed = ", ".join(f"{c.scenario.split(' (')[0]} {c.median_us:.1f}" for c in costs)
+    return Verdict(target, worst.median_us < CPU_US_PER_ALERT,
+                   f"worst {worst.median_us:.1f} us/alert ({worst.scenario.split(' (')[0]}); {listed} us/alert")
+
+
+def cold_start(cold: ColdStart | None) -> Verdict:
+    target = f"cold start: entrypoint import <= SDK modules' import + {COLD_START_OVERHEAD_MS:.0f} ms"
+    if cold is None:
+        return Verdict(target, None, "not measured")
+    overhead_ms = cold.overhead_seconds * 1000
+    return Verdict(target, overhead_ms <= COLD_START_OVERHEAD_MS,
+                   f"+{overhead_ms:.1f} ms (SDK {cold.sdk_seconds * 1000:.0f} ms, entrypoint "
+                   f"{cold.entrypoint_seconds * 1000:.0f} ms, median of {len(cold.samples)})")
+
+
+def cold_start_network(cold: ColdStart | None) -> Verdict:
+    target = "cold start: importing the entrypoint makes no network call"
+    if cold is None:
+        return Verdict(target, None, "not measured")
+    if cold.network:
+        return Verdict(target, False, f"{len(cold.network)} network event(s): " + "; ".join(cold.network[:3]))
+    return Verdict(target, True, "0 name lookups, connects or sends")
+
+
+def memory(results: Sequence[Result]) -> Verdict:
+    target = f"memory: a delivery of {MEMORY_SIZE:,} alerts peaks <= {MEMORY_MB:.0f} MB above the idle worker"
+    measured = [m for m in _ours(results) if m.size == MEMORY_SIZE and m.peak_above_idle_bytes is not None]
+    if not measured:
+        return Verdict(target, None, f"not measured (no N={MEMORY_SIZE:,} delivery, or /proc unavailable)")
+    worst = max(measured, key=lambda m: m.peak_above_idle_bytes or 0)
+    peak_mb = (worst.peak_above_idle_bytes or 0) / 2**20
+    listed = ", ".join(f"{m.phase} {(m.peak_above_idle_bytes or 0) / 2**20:.1f}" for m in measured)
+    return Verdict(target, peak_mb <= MEMORY_MB, f"worst {peak_mb:.1f} MB ({worst.phase}); {listed} MB")
+
+
+def judge(results: Sequence[Result], probes: Sequence[Overlap], costs: Sequence[PathCost], cold: ColdStart | None,
+          latency_seconds: float) -> list[Verdict]:
+    return [
+        storage(results),
+        messages(results),
+        overlap(probes),
+        redelivery_speedup(results),
+        single_alert(results, latency_seconds),
+        cpu(costs),
+        cold_start(cold),
+        cold_start_network(cold),
+        memory(results),
+    ]

@@ -1,0 +1,79 @@
+"""The `/v1` routes: which service method answers each path, and with which success status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .auth import Caller
+from .params import Params
+from .schema import COLUMN_KINDS
+from .services import Services
+
+Handler = Callable[[Services, Caller, dict[str, str], Params], dict[str, Any]]
+
+_TABLES = "/tablesdb/{databaseId}/tables"
+_TABLE = _TABLES + "/{tableId}"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # after /v1, in aiohttp's template syntax (also the key of the call counts)
+    status: int
+    handler: Handler
+
+
+def _routes() -> list[Route]:
+    routes = [
+        Route("POST", "/tablesdb", 201, lambda s, c, m, p: s.databases.create_database(c, p)),
+        Route("GET", "/tablesdb", 200, lambda s, c, m, p: s.databases.list_databases(c, p)),
+        Route("GET", "/tablesdb/{databaseId}", 200, lambda s, c, m, p: s.databases.get_database(c, m["databaseId"])),
+        Route("POST", _TABLES, 201, lambda s, c, m, p: s.databases.create_table(c, m["databaseId"], p)),
+        Route("GET", _TABLES, 200, lambda s, c, m, p: s.databases.list_tables(c, m["databaseId"], p)),
+        Route("GET", _TABLE, 200, lambda s, c, m, p: s.databases.get_table(c, m["databaseId"], m["tableId"])),
+        Route("GET", _TABLE + "/columns", 200,
+              lambda s, c, m, p: s.schema.list_columns(c, m["databaseId"], m["tableId"], p)),
+        Route("GET", _TABLE + "/columns/{key}", 200,
+              lambda s, c, m, p: s.schema.get_column(c, m["databaseId"], m["tableId"], m["key"])),
+        Route("POST", _TABLE + "/indexes", 202,
+              lambda s, c, m, p: s.schema.create_index(c, m["databaseId"], m["tableId"], p)),
+        Route("GET", _TABLE + "/indexes", 200,
+              lambda s, c, m, p: s.schema.list_indexes(c, m["databaseId"], m["tableId"], p)),
+        Route("GET", _TABLE + "/indexes/{key}", 200,
+              lambda s, c, m, p: s.schema.get_index(c, m["databaseId"], m["tableId"], m["key"])),
+        Route("POST", _TABLE + "/rows", 201, lambda s, c, m, p: s.rows.create(c, m["databaseId"], m["tableId"], p)),
+        Route("PUT", _TABLE + "/rows", 200,
+              lambda s, c, m, p: s.rows.upsert_many(c, m["databaseId"], m["tableId"], p)),
+        Route("GET", _TABLE + "/rows", 200, lambda s, c, m, p: s.rows.list_rows(c, m["databaseId"], m["tableId"], p)),
+        Route("GET", _TABLE + "/rows/{rowId}", 200,
+              lambda s, c, m, p: s.rows.get(c, m["databaseId"], m["tableId"], m["rowId"], p)),
+        Route("PATCH", _TABLE + "/rows/{rowId}", 200,
+              lambda s, c, m, p: s.rows.update(c, m["databaseId"], m["tableId"], m["rowId"], p)),
+        Route("PUT", _TABLE + "/rows/{rowId}", 200,
+              lambda s, c, m, p: s.rows.upsert(c, m["databaseId"], m["tableId"], m["rowId"], p)),
+        Route("POST", "/messaging/topics", 201, lambda s, c, m, p: s.messaging.create_topic(c, p)),
+        Route("GET", "/messaging/topics", 200, lambda s, c, m, p: s.messaging.list_topics(c, p)),
+        Route("GET", "/messaging/topics/{topicId}", 200,
+              lambda s, c, m, p: s.messaging.get_topic(c, m["topicId"])),
+        Route("GET", "/messaging/messages", 200, lambda s, c, m, p: s.messaging.list_messages(c, p)),
+        Route("GET", "/messaging/messages/{messageId}", 200,
+              lambda s, c, m, p: s.messaging.get_message(c, m["messageId"])),
+    ]
+    for provider in ("push", "sms", "email"):
+        routes.append(Route("POST", f"/messaging/messages/{provider}", 201, _message_creator(provider)))
+    for kind in COLUMN_KINDS:
+        routes.append(Route("POST", f"{_TABLE}/columns/{kind}", 202, _column_creator(kind)))
+    return routes
+
+
+def _message_creator(provider: str) -> Handler:
+    return lambda s, c, m, p: s.messaging.create_message(c, provider, p)
+
+
+def _column_creator(kind: str) -> Handler:
+    return lambda s, c, m, p: s.schema.create_column(c, m["databaseId"], m["tableId"], kind, p)
+
+
+ROUTES = _routes()

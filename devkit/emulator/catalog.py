@@ -1,0 +1,158 @@
+"""Loading databases and tables with their columns and indexes, and the columns' lifecycle.
+
+Columns and indexes created through their endpoints start `processing`; each records when its
+simulated worker finishes (`ready_at`) and how (`outcome`). Any read of a table first *settles*
+what is due, so `processing` -> `available`/`failed` happens lazily but at the right moment, and a
+`stuck` outcome never settles.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+
+from . import datetimes, uniques
+from .columns import Column
+from .errors import ApiError
+from .indexes import Index
+
+
+@dataclass
+class TableInfo:
+    pk: int
+    database_id: str
+    database_seq: int
+    database_enabled: bool
+    id: str
+    name: str
+    enabled: bool
+    row_security: bool
+    permissions: list[str]
+    created: str
+    updated: str
+    columns: list[Column] = field(default_factory=list)
+    indexes: list[Index] = field(default_factory=list)
+
+    def available_columns(self) -> dict[str, Column]:
+        return {column.key: column for column in self.columns if column.status == "available"}
+
+    def available_indexes(self) -> list[Index]:
+        return [index for index in self.indexes if index.status == "available"]
+
+
+def database_row(connection: sqlite3.Connection, database_id: str) -> sqlite3.Row:
+    row = connection.execute("SELECT * FROM databases WHERE id = ?", (database_id,)).fetchone()
+    if row is None:
+        raise ApiError("database_not_found", None, database_id)
+    return row
+
+
+def load_table(connection: sqlite3.Connection, database_id: str, table_id: str) -> TableInfo:
+    """The table with settled columns and indexes; 404 for a missing database or table."""
+    database = database_row(connection, database_id)
+    row = connection.execute(
+        "SELECT * FROM tables WHERE database_id = ? AND id = ?", (database_id, table_id)
+    ).fetchone()
+    if row is None:
+        raise ApiError("table_not_found", None, table_id)
+    settle(connection, int(row["pk"]))
+    table = TableInfo(
+        pk=int(row["pk"]),
+        database_id=database_id,
+        database_seq=int(database["seq"]),
+        database_enabled=bool(database["enabled"]),
+        id=row["id"],
+        name=row["name"],
+        enabled=bool(row["enabled"]),
+        row_security=bool(row["row_security"]),
+        permissions=json.loads(row["permissions"]),
+        created=row["created"],
+        updated=row["updated"],
+    )
+    table.columns = [
+        Column.from_json(json.loads(spec))
+        for (spec,) in connection.execute(
+            "SELECT spec FROM columns WHERE table_pk = ? ORDER BY position", (table.pk,)
+        )
+    ]
+    table.indexes = [
+        Index.from_json(json.loads(spec))
+        for (spec,) in connection.execute(
+            "SELECT spec FROM indexes WHERE table_pk = ? ORDER BY position", (table.pk,)
+        )
+    ]
+    return table
+
+
+def table_rows(connection: sqlite3.Connection, database_id: str) -> list[sqlite3.Row]:
+    return list(connection.execute("SELECT * FROM tables WHERE database_id = ? ORDER BY pk", (database_id,)))
+
+
+def settle(connection: sqlite3.Connection, table_pk: int) -> None:
+    """Finish every column and index whose simulated worker is due."""
+    now = time.time()
+    due_columns = connection.execute(
+        "SELECT key, spec, ready_at, outcome, outcome_error FROM columns "
+        "WHERE table_pk = ? AND outcome IN ('available', 'failed') AND ready_at <= ?",
+        (table_pk, now),
+    ).fetchall()
+    for key, spec, ready_at, outcome, error in due_columns:
+        column = Column.from_json(json.loads(spec))
+        column.status, column.error = outcome, error
+        column.updated = datetimes.from_timestamp(ready_at)
+        connection.execute(
+            "UPDATE columns SET spec = ?, outcome = 'settled' WHERE table_pk = ? AND key = ?",
+            (json.dumps(column.to_json()), table_pk, key),
+        )
+    due_indexes = connection.execute(
+        "SELECT key, spec, ready_at, outcome, outcome_error FROM indexes "
+        "WHERE table_pk = ? AND outcome IN ('available', 'failed') AND ready_at <= ?",
+        (table_pk, now),
+    ).fetchall()
+    for key, spec, ready_at, outcome, error in due_indexes:
+        index = Index.from_json(json.loads(spec))
+        index.status, index.error = outcome, error
+        if outcome == "available" and index.type == "unique" and not uniques.build(connection, table_pk, index):
+            # Existing rows already violate it: the worker's CREATE UNIQUE INDEX fails.
+            index.status, index.error = "failed", "Unique index violation"
+        index.updated = datetimes.from_timestamp(ready_at)
+        connection.execute(
+            "UPDATE indexes SET spec = ?, outcome = 'settled' WHERE table_pk = ? AND key = ?",
+            (json.dumps(index.to_json()), table_pk, key),
+        )
+
+
+def insert_column(
+    connection: sqlite3.Connection,
+    table_pk: int,
+    column: Column,
+    *,
+    ready_at: float,
+    outcome: str,
+    error: str = "",
+) -> None:
+    position = connection.execute("SELECT COUNT(*) FROM columns WHERE table_pk = ?", (table_pk,)).fetchone()[0]
+    connection.execute(
+        "INSERT INTO columns (table_pk, key, position, spec, ready_at, outcome, outcome_error) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (table_pk, column.key, position, json.dumps(column.to_json()), ready_at, outcome, error),
+    )
+
+
+def insert_index(
+    connection: sqlite3.Connection,
+    table_pk: int,
+    index: Index,
+    *,
+    ready_at: float,
+    outcome: str,
+    error: str = "",
+) -> None:
+    position = connection.execute("SELECT COUNT(*) FROM indexes WHERE table_pk = ?", (table_pk,)).fetchone()[0]
+    connection.execute(
+        "INSERT INTO indexes (table_pk, key, position, spec, ready_at, outcome, outcome_error) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (table_pk, index.key, position, json.dumps(index.to_json()), ready_at, outcome, error),
+    )

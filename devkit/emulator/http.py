@@ -1,0 +1,129 @@
+"""The aiohttp application: `/v1` request handling (latency, faults, auth, errors, call counts).
+
+Every `/v1` request is counted under "METHOD /route/template", then waits the configured latency,
+then meets the first armed fault matching it, then is authenticated and dispatched. Failures
+become Appwrite error JSON; unknown routes are 404 `general_route_not_found`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from . import control_routes
+from .api import ROUTES, Route
+from .errors import ApiError, error_body, error_for_status
+from .hooks import Fault
+from .params import Params
+from .services import Services
+
+SERVICES_KEY = web.AppKey("services", Services)
+ROUTE_KEY = "emulator_route"
+
+
+def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def _error(error: ApiError) -> web.Response:
+    body = error.body()
+    return _json(body, int(body["code"]))
+
+
+def _fault_response(fault: Fault) -> web.Response:
+    error_type, message = error_for_status(fault.status)
+    body = {"message": message, "code": fault.status, "type": error_type, "version": "1.9.6"}
+    headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
+    return _json(body, fault.status, headers)
+
+
+def _drop(request: web.Request) -> web.Response:
+    """Close the connection without answering; the client sees a dropped connection."""
+    if request.transport is not None:
+        request.transport.abort()
+    raise asyncio.CancelledError
+
+
+def _route_name(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    template = resource.canonical if resource is not None else request.path
+    if template.startswith("/v1"):
+        template = template[3:]
+    return f"{request.method} {template or '/'}"
+
+
+async def _params(request: web.Request) -> Params:
+    if request.method == "GET":
+        return Params.from_query(list(request.query.items()))
+    return Params.from_json(await request.read())
+
+
+def _dispatch(route: Route, request: web.Request, services: Services, params: Params) -> web.Response:
+    hostname = (request.host or "localhost").rsplit(":", 1)[0]
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    caller = services.keys.identify(headers, hostname)
+    body = route.handler(services, caller, dict(request.match_info), params)
+    return _json(body, route.status)
+
+
+def _make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        services = request.app[SERVICES_KEY]
+        try:
+            params = await _params(request)
+            return _dispatch(route, request, services, params)
+        except ApiError as error:
+            return _error(error)
+
+    return handle
+
+
+@web.middleware
+async def v1_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    if not request.path.startswith("/v1"):
+        return await handler(request)
+    hooks = request.app[SERVICES_KEY].hooks
+    hooks.count_call(_route_name(request))
+    if hooks.latency_seconds > 0:
+        await asyncio.sleep(hooks.latency_seconds)
+    fault = hooks.take_fault(request.method, request.path[3:])
+    if fault is not None:
+        if fault.mode == "status":
+            return _fault_response(fault)
+        if fault.mode == "drop_before":
+            return _drop(request)
+        if fault.mode == "delay":
+            await asyncio.sleep(fault.delay_seconds)
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:
+        if error.status in (404, 405):
+            response = _error(ApiError("general_route_not_found"))
+        else:
+            raise
+    except Exception as error:
+        body = error_body(500, "general_unknown", str(error))
+        response = _json(body, 500)
+    if fault is not None and fault.mode == "drop_after":
+        return _drop(request)
+    return response
+
+
+def build_app(services: Services) -> web.Application:
+    app = web.Application(middlewares=[v1_middleware], client_max_size=20 * 1024 * 1024)
+    app[SERVICES_KEY] = services
+    for route in ROUTES:
+        app.router.add_route(route.method, "/v1" + route.path, _make_handler(route))
+    control_routes.register(app, services)
+    return app

@@ -1,0 +1,162 @@
+"""SQLite storage shared by every resource: one connection, one lock, explicit transactions.
+
+Rows keep their user columns as one JSON document (`rows.data`) next to indexed system fields, so
+lookups by `$id` and bulk writes stay index-driven, and filters use SQLite's JSON functions.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS databases (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tables (
+    pk INTEGER PRIMARY KEY AUTOINCREMENT,
+    database_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    row_security INTEGER NOT NULL,
+    permissions TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    next_seq INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (database_id, id)
+);
+CREATE TABLE IF NOT EXISTS columns (
+    table_pk INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    spec TEXT NOT NULL,
+    ready_at REAL NOT NULL,
+    outcome TEXT NOT NULL,
+    outcome_error TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (table_pk, key)
+);
+CREATE TABLE IF NOT EXISTS indexes (
+    table_pk INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    spec TEXT NOT NULL,
+    ready_at REAL NOT NULL,
+    outcome TEXT NOT NULL,
+    outcome_error TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (table_pk, key)
+);
+CREATE TABLE IF NOT EXISTS rows (
+    table_pk INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    permissions TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (table_pk, seq)
+);
+-- Row IDs are unique case-insensitively, like the server's `_uid` index (utf8_ci_ai collation).
+CREATE UNIQUE INDEX IF NOT EXISTS rows_uid ON rows (table_pk, id COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS rows_id ON rows (table_pk, id);
+CREATE INDEX IF NOT EXISTS rows_created ON rows (table_pk, created);
+CREATE INDEX IF NOT EXISTS rows_updated ON rows (table_pk, updated);
+-- One entry per row and available unique index whose indexed values are all non-null.
+CREATE TABLE IF NOT EXISTS unique_values (
+    table_pk INTEGER NOT NULL,
+    index_key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    row_seq INTEGER NOT NULL,
+    PRIMARY KEY (table_pk, index_key, value)
+);
+CREATE INDEX IF NOT EXISTS unique_values_row ON unique_values (table_pk, row_seq);
+CREATE TABLE IF NOT EXISTS topics (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    subscribe TEXT NOT NULL,
+    email_total INTEGER NOT NULL DEFAULT 0,
+    sms_total INTEGER NOT NULL DEFAULT 0,
+    push_total INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    provider_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    due_at REAL NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"""
+
+_DATA_TABLES = (
+    "databases",
+    "tables",
+    "columns",
+    "indexes",
+    "rows",
+    "unique_values",
+    "topics",
+    "messages",
+    "counters",
+)
+
+
+class Store:
+    """The SQLite database; every access goes through `transaction()` or `read()`."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self._lock = threading.RLock()
+        self._connection = sqlite3.connect(
+            path or ":memory:", check_same_thread=False, isolation_level=None, timeout=30.0
+        )
+        self._connection.row_factory = sqlite3.Row
+        if path:
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute("PRAGMA synchronous=NORMAL")
+        self._connection.executescript(_SCHEMA)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An atomic unit of work: committed on success, rolled back on any exception."""
+        with self._lock:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._connection
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+            self._connection.execute("COMMIT")
+
+    def next_value(self, connection: sqlite3.Connection, name: str) -> int:
+        """A monotonically increasing counter (internal sequences of databases, topics, ...)."""
+        row = connection.execute(
+            "INSERT INTO counters (name, value) VALUES (?, 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+            (name,),
+        ).fetchone()
+        return int(row[0])
+
+    def wipe(self) -> None:
+        with self.transaction() as connection:
+            for table in _DATA_TABLES:
+                connection.execute(f"DELETE FROM {table}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()

@@ -1,0 +1,28 @@
+"""A local stand-in for Appwrite's Open Runtimes Python runtime: serves a function directory over HTTP.
+
+`FunctionHost` starts worker processes that import `src/main.py` as `function.src.main` and run
+`main(context)` for each request, with the `context`, headers, environment, logs, timeouts and error
+answers of the real runtime (see `runtime.py` and `gateway.py` for what is mirrored, and how).
+
+Modules, each with one job:
+  host         FunctionHost: start, supervise and stop the worker processes
+  worker       one worker process: the aiohttp server and its routes
+  gateway      what Appwrite adds to a request (x-appwrite-* headers, execution IDs, schedule trigger)
+  runtime      what the runtime does with it (context, import, main, timeout, response)
+  context      the `context` object given to main
+  loader       importing the entrypoint
+  logs         formatting of context.log / context.error
+  capture      capture of stdout/stderr ("native logs")
+  records      per-execution records (JSON lines, terminal output)
+  environment  the function's environment variables
+  envfile      parsing KEY=VALUE env files
+  control      the host <-> worker channel
+  serve        the `scripts/serve.py` command
+
+Nothing in `src/` imports this package.
+"""
+
+from devkit.runtime.envfile import EnvFileError, read_env_file
+from devkit.runtime.host import FunctionHost, HostError
+
+__all__ = ["EnvFileError", "FunctionHost", "HostError", "read_env_file"]

@@ -1,0 +1,1150 @@
+"""Prepare an Appwrite project for the function from the declarative schema: plan, apply, check.
+
+Three layers, so that every decision can be tested without a server:
+
+* `observe()` reads what Appwrite has (database, tables, columns, indexes, topics) through the official
+  SDK and turns the SDK's models into the small frozen records below;
+* `plan()` compares those records with the schema and returns one `Step` per resource: missing, exists,
+  drift (saying what differs), failed, processing, or extra. It is pure;
+* `apply_plan()` creates what is missing, in dependency order (database, table, columns, indexes,
+  topics), waiting for Appwrite's asynchronous column and index builds.
+
+Nothing here updates, deletes or recreates a resource: a difference is reported and left to a person.
+`apply_schema()` is the entry point the other parts use; `scripts/bootstrap_schema.py` is the CLI.
+Current Appwrite says TablesDB, tables, columns and rows; older documentation says databases,
+collections, attributes and documents for the same things.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import partial
+from typing import Any
+
+from appwrite.client import Client
+from appwrite.enums.order_by import OrderBy
+from appwrite.enums.tables_db_index_type import TablesDBIndexType
+from appwrite.exception import AppwriteException
+from appwrite.query import Query
+from appwrite.services.messaging import Messaging
+from appwrite.services.tables_db import TablesDB
+
+from .schema import (
+    BooleanColumn,
+    Column,
+    Database,
+    DatetimeColumn,
+    EnumColumn,
+    Index,
+    IntegerColumn,
+    Schema,
+    Table,
+    TextColumn,
+    Topic,
+    VarcharColumn,
+    load_schema,
+)
+
+# ---------------------------------------------------------------------------------------------------
+# Settings, validated once at the edge
+# ---------------------------------------------------------------------------------------------------
+
+ENV_ENDPOINT = "APPWRITE_ENDPOINT"
+ENV_PROJECT = "APPWRITE_PROJECT_ID"
+ENV_KEY = "APPWRITE_API_KEY"
+# The function reads these same variables to find its resources, so renamed resources match.
+ENV_DATABASE_ID = "ALERTS_DATABASE_ID"
+ENV_TABLE_ID = "ALERTS_TABLE_ID"
+ENV_CRITICAL_TOPIC_ID = "CRITICAL_TOPIC_ID"
+ENV_MONITORING_TOPIC_ID = "MONITORING_TOPIC_ID"
+
+DEFAULT_TABLE_ID = "alerts"
+DEFAULT_CRITICAL_TOPIC_ID = "critical-alerts"
+DEFAULT_MONITORING_TOPIC_ID = "monitoring-alerts"
+DEFAULT_TIMEOUT = 60.0
+
+REQUIRED_SCOPES = (
+    "databases.read",
+    "databases.write",
+    "tables.read",
+    "tables.write",
+    "columns.read",
+    "columns.write",
+    "indexes.read",
+    "indexes.write",
+    "topics.read",
+    "topics.write",
+)
+
+# Appwrite's ID rule (CustomId / Key validators on SQL adapters).
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,35}$")
+_ID_RULE = "at most 36 characters of a-z, A-Z, 0-9, '.', '_' and '-', not starting with '.', '_' or '-'"
+
+# Columns every table has; an index may name them without declaring them.
+SYSTEM_COLUMNS = frozenset({"$id", "$createdAt", "$updatedAt"})
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names it and how to fix it."""
+
+
+class AppwriteError(Exception):
+    """Appwrite could not be used (unreachable, wrong key, missing scopes, server error): stop the run."""
+
+
+@dataclass(frozen=True)
+class ResourceIds:
+    """The IDs the resources get; each can be renamed through the variable the function also reads."""
+
+    database: str
+    table: str = DEFAULT_TABLE_ID
+    critical_topic: str = DEFAULT_CRITICAL_TOPIC_ID
+    monitoring_topic: str = DEFAULT_MONITORING_TOPIC_ID
+
+
+@dataclass(frozen=True)
+class Settings:
+    endpoint: str
+    project_id: str
+    api_key: str = field(repr=False)
+    ids: ResourceIds
+    timeout: float = DEFAULT_TIMEOUT
+
+
+def load_settings(
+    schema: Schema,
+    env: Mapping[str, str],
+    *,
+    endpoint: str | None = None,
+    project: str | None = None,
+    key: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Settings:
+    """Settings from flags (when given) or the environment; raises ConfigError naming what is wrong."""
+    connection = {
+        "endpoint": (endpoint or env.get(ENV_ENDPOINT, ""), f"--endpoint or {ENV_ENDPOINT}"),
+        "project": (project or env.get(ENV_PROJECT, ""), f"--project or {ENV_PROJECT}"),
+        "API key": (key or env.get(ENV_KEY, ""), f"--key or {ENV_KEY}"),
+    }
+    missing = [f"{name} ({source})" for name, (value, source) in connection.items() if not value.strip()]
+    if missing:
+        raise ConfigError(
+            f"missing setting{'s' if len(missing) > 1 else ''}: {', '.join(missing)}; "
+            "pass the flag or set the environment variable"
+        )
+    url = connection["endpoint"][0].strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"endpoint {url!r} is not an http(s) URL; pass --endpoint or set {ENV_ENDPOINT} "
+            "to the API address, e.g. https://cloud.appwrite.io/v1"
+        )
+    if not timeout > 0:
+        raise ConfigError(f"--timeout must be a positive number of seconds, not {timeout:g}")
+    ids = ResourceIds(
+        database=_resource_id(env, ENV_DATABASE_ID, schema.database.id),
+        table=_resource_id(env, ENV_TABLE_ID, DEFAULT_TABLE_ID),
+        critical_topic=_resource_id(env, ENV_CRITICAL_TOPIC_ID, DEFAULT_CRITICAL_TOPIC_ID),
+        monitoring_topic=_resource_id(env, ENV_MONITORING_TOPIC_ID, DEFAULT_MONITORING_TOPIC_ID),
+    )
+    if ids.critical_topic == ids.monitoring_topic:
+        raise ConfigError(
+            f"{ENV_CRITICAL_TOPIC_ID} and {ENV_MONITORING_TOPIC_ID} both name topic {ids.critical_topic!r}; "
+            "give the two topics different IDs"
+        )
+    project_id = connection["project"][0].strip()
+    if not _ID_PATTERN.match(project_id):
+        raise ConfigError(f"project ID {project_id!r} is not a valid Appwrite ID ({_ID_RULE})")
+    return Settings(url, project_id, connection["API key"][0].strip(), ids, timeout)
+
+
+def _resource_id(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip() or default
+    if not _ID_PATTERN.match(value):
+        raise ConfigError(f"{name}={value!r} is not a valid Appwrite ID ({_ID_RULE})")
+    return value
+
+
+def rename_resources(schema: Schema, ids: ResourceIds) -> Schema:
+    """The schema with the database, the alerts table and the two topics given the configured IDs."""
+    tables = {DEFAULT_TABLE_ID: ids.table}
+    topics = {DEFAULT_CRITICAL_TOPIC_ID: ids.critical_topic, DEFAULT_MONITORING_TOPIC_ID: ids.monitoring_topic}
+    return schema.model_copy(
+        update={
+            "database": schema.database.model_copy(update={"id": ids.database}),
+            "tables": tuple(t.model_copy(update={"id": tables.get(t.id, t.id)}) for t in schema.tables),
+            "topics": tuple(t.model_copy(update={"id": topics.get(t.id, t.id)}) for t in schema.topics),
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# What Appwrite has, as plain records
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActualColumn:
+    key: str
+    kind: str  # varchar, text, enum, datetime, integer, boolean, string, ...
+    required: bool
+    array: bool
+    status: str
+    error: str = ""
+    size: int | None = None
+    elements: tuple[str, ...] = ()
+    min: int | None = None
+    max: int | None = None
+
+
+@dataclass(frozen=True)
+class ActualIndex:
+    key: str
+    type: str
+    columns: tuple[str, ...]
+    orders: tuple[str, ...]  # "" where Appwrite stored no order (ascending)
+    status: str
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ActualTable:
+    row_security: bool
+    permissions: tuple[str, ...]
+    columns: Mapping[str, ActualColumn]
+    indexes: Mapping[str, ActualIndex]
+
+
+@dataclass(frozen=True)
+class ActualTopic:
+    subscribe: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Observed:
+    database: bool
+    tables: Mapping[str, ActualTable] = field(default_factory=dict)  # an absent ID: no such table
+    topics: Mapping[str, ActualTopic] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The plan: one step per resource
+# ---------------------------------------------------------------------------------------------------
+
+
+class Kind(StrEnum):
+    DATABASE = "database"
+    TABLE = "table"
+    COLUMN = "column"
+    INDEX = "index"
+    TOPIC = "topic"
+
+
+class State(StrEnum):
+    """What the planner found for a resource."""
+
+    MISSING = "missing"
+    EXISTS = "exists"
+    PROCESSING = "processing"  # exists, Appwrite is still building it
+    DRIFT = "drift"
+    FAILED = "failed"
+    EXTRA = "extra"  # in Appwrite, not in the schema
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: Kind
+    id: str  # as shown: "alerts.fingerprint" for a column or an index
+    key: str  # the resource's own ID or key
+    state: State
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    spec: Table
+    step: Step
+    columns: tuple[Step, ...]
+    indexes: tuple[Step, ...]
+    column_status: Mapping[str, str]  # what Appwrite reported for each existing column
+
+
+@dataclass(frozen=True)
+class Plan:
+    schema: Schema
+    database: Step
+    tables: tuple[TablePlan, ...]
+    topics: tuple[Step, ...]
+
+    def steps(self) -> Iterator[Step]:
+        yield self.database
+        for table in self.tables:
+            yield table.step
+            yield from table.columns
+            yield from table.indexes
+        yield from self.topics
+
+
+def plan(schema: Schema, observed: Observed) -> Plan:
+    """Compare the schema with what Appwrite has; pure."""
+    database = schema.database.id
+    return Plan(
+        schema=schema,
+        database=Step(Kind.DATABASE, database, database, State.EXISTS if observed.database else State.MISSING),
+        tables=tuple(_plan_table(table, observed.tables.get(table.id)) for table in schema.tables),
+        topics=tuple(_plan_topic(topic, observed.topics.get(topic.id)) for topic in schema.topics),
+    )
+
+
+def _plan_table(table: Table, actual: ActualTable | None) -> TablePlan:
+    if actual is None:
+        return TablePlan(
+            spec=table,
+            step=Step(Kind.TABLE, table.id, table.id, State.MISSING, _describe_table(table)),
+            columns=tuple(_plan_column(table.id, c, None) for c in table.columns),
+            indexes=tuple(_plan_index(table.id, i, None) for i in table.indexes),
+            column_status={},
+        )
+    differences = table_drift(table, actual)
+    declared_columns = {c.key for c in table.columns}
+    declared_indexes = {i.key for i in table.indexes}
+    extra_columns = [
+        Step(Kind.COLUMN, f"{table.id}.{c.key}", c.key, State.EXTRA, f"{describe_actual_column(c)}; not in the schema")
+        for c in actual.columns.values()
+        if c.key not in declared_columns
+    ]
+    extra_indexes = [
+        Step(Kind.INDEX, f"{table.id}.{i.key}", i.key, State.EXTRA, f"{describe_actual_index(i)}; not in the schema")
+        for i in actual.indexes.values()
+        if i.key not in declared_indexes
+    ]
+    return TablePlan(
+        spec=table,
+        step=Step(Kind.TABLE, table.id, table.id, State.DRIFT if differences else State.EXISTS, "; ".join(differences)),
+        columns=tuple(_plan_column(table.id, c, actual.columns.get(c.key)) for c in table.columns)
+        + tuple(extra_columns),
+        indexes=tuple(_plan_index(table.id, i, actual.indexes.get(i.key)) for i in table.indexes)
+        + tuple(extra_indexes),
+        column_status={c.key: c.status for c in actual.columns.values()},
+    )
+
+
+def _plan_column(table_id: str, column: Column, actual: ActualColumn | None) -> Step:
+    shown = f"{table_id}.{column.key}"
+    if actual is None:
+        return Step(Kind.COLUMN, shown, column.key, State.MISSING, describe_column(column))
+    unusable = _status_problem(actual.status, actual.error)
+    if unusable:
+        return Step(Kind.COLUMN, shown, column.key, State.FAILED, unusable)
+    differences = column_drift(column, actual)
+    if differences:
+        return Step(Kind.COLUMN, shown, column.key, State.DRIFT, "; ".join(differences))
+    if actual.status == "processing":
+        return Step(Kind.COLUMN, shown, column.key, State.PROCESSING, "Appwrite is still creating it")
+    return Step(Kind.COLUMN, shown, column.key, State.EXISTS)
+
+
+def _plan_index(table_id: str, index: Index, actual: ActualIndex | None) -> Step:
+    shown = f"{table_id}.{index.key}"
+    if actual is None:
+        return Step(Kind.INDEX, shown, index.key, State.MISSING, describe_index(index))
+    unusable = _status_problem(actual.status, actual.error)
+    if unusable:
+        return Step(Kind.INDEX, shown, index.key, State.FAILED, unusable)
+    differences = index_drift(index, actual)
+    if differences:
+        return Step(Kind.INDEX, shown, index.key, State.DRIFT, "; ".join(differences))
+    if actual.status == "processing":
+        return Step(Kind.INDEX, shown, index.key, State.PROCESSING, "Appwrite is still creating it")
+    return Step(Kind.INDEX, shown, index.key, State.EXISTS)
+
+
+def _plan_topic(topic: Topic, actual: ActualTopic | None) -> Step:
+    if actual is None:
+        return Step(Kind.TOPIC, topic.id, topic.id, State.MISSING, _describe_roles(topic.subscribe))
+    if sorted(topic.subscribe) != sorted(actual.subscribe):
+        detail = f"subscribe: schema {_roles(topic.subscribe)}, Appwrite {_roles(actual.subscribe)}"
+        return Step(Kind.TOPIC, topic.id, topic.id, State.DRIFT, detail)
+    return Step(Kind.TOPIC, topic.id, topic.id, State.EXISTS)
+
+
+def _status_problem(status: str, error: str) -> str:
+    """Why a column or index Appwrite lists cannot be used, or '' when it can (or soon will)."""
+    if status in ("available", "processing"):
+        return ""
+    if status == "failed":
+        return f"Appwrite could not create it: {error or 'no error given'}; delete it and run again"
+    return f"Appwrite reports status {status!r}{f': {error}' if error else ''}"
+
+
+# -- comparisons --------------------------------------------------------------------------------------
+
+
+def table_drift(table: Table, actual: ActualTable) -> list[str]:
+    differences = []
+    if table.row_security != actual.row_security:
+        differences.append(
+            f"rowSecurity: schema {_yes_no(table.row_security)}, Appwrite {_yes_no(actual.row_security)}"
+        )
+    if sorted(table.permissions) != sorted(actual.permissions):
+        differences.append(f"permissions: schema {_roles(table.permissions)}, Appwrite {_roles(actual.permissions)}")
+    return differences
+
+
+def column_drift(column: Column, actual: ActualColumn) -> list[str]:
+    """What differs between a declared column and the one Appwrite has, as 'what: schema X, Appwrite Y'."""
+    if column.type != actual.kind:
+        return [f"type: schema {_column_type(column)}, Appwrite {_actual_column_type(actual)}"]
+    differences = []
+    if isinstance(column, VarcharColumn) and column.size != actual.size:
+        differences.append(f"size: schema {column.size}, Appwrite {actual.size}")
+    if isinstance(column, EnumColumn) and sorted(column.elements) != sorted(actual.elements):
+        differences.append(f"elements: schema {_elements(column.elements)}, Appwrite {_elements(actual.elements)}")
+    if isinstance(column, IntegerColumn):
+        for name, declared, found in (("min", column.min, actual.min), ("max", column.max, actual.max)):
+            if declared is not None and declared != found:
+                differences.append(f"{name}: schema {declared}, Appwrite {found}")
+    if column.required != actual.required:
+        differences.append(f"required: schema {_yes_no(column.required)}, Appwrite {_yes_no(actual.required)}")
+    if column.array != actual.array:
+        differences.append(f"array: schema {_yes_no(column.array)}, Appwrite {_yes_no(actual.array)}")
+    return differences
+
+
+def index_drift(index: Index, actual: ActualIndex) -> list[str]:
+    differences = []
+    if index.type != actual.type:
+        differences.append(f"type: schema {index.type}, Appwrite {actual.type}")
+    if index.columns != actual.columns:
+        differences.append(f"columns: schema ({', '.join(index.columns)}), Appwrite ({', '.join(actual.columns)})")
+    elif _orders(index.orders, len(index.columns)) != _orders(actual.orders, len(actual.columns)):
+        differences.append(f"orders: schema {list(index.orders)}, Appwrite {list(actual.orders)}")
+    return differences
+
+
+def _orders(orders: Iterable[str | None], count: int) -> tuple[str, ...]:
+    # Appwrite stores an unspecified order as null or leaves the list empty; both mean ascending.
+    given = [(order or "ASC").upper() for order in orders]
+    return tuple(given + ["ASC"] * (count - len(given)))
+
+
+# -- descriptions -------------------------------------------------------------------------------------
+
+
+def describe_column(column: Column) -> str:
+    return _column_type(column) + ("[]" if column.array else "") + (", required" if column.required else "")
+
+
+def describe_actual_column(column: ActualColumn) -> str:
+    return _actual_column_type(column) + ("[]" if column.array else "") + (", required" if column.required else "")
+
+
+def describe_index(index: Index) -> str:
+    return f"{index.type} on ({_index_columns(index.columns, index.orders)})"
+
+
+def describe_actual_index(index: ActualIndex) -> str:
+    return f"{index.type} on ({_index_columns(index.columns, index.orders)})"
+
+
+def _index_columns(columns: Iterable[str], orders: Iterable[str | None]) -> str:
+    normalised = _orders(orders, 0)
+    return ", ".join(
+        f"{c} DESC" if i < len(normalised) and normalised[i] == "DESC" else c for i, c in enumerate(columns)
+    )
+
+
+def _describe_table(table: Table) -> str:
+    return f"{len(table.columns)} columns, {len(table.indexes)} indexes"
+
+
+def _describe_roles(roles: Iterable[str]) -> str:
+    return f"subscribe {_roles(roles)}"
+
+
+def _column_type(column: Column) -> str:
+    match column:
+        case VarcharColumn():
+            return f"varchar({column.size})"
+        case EnumColumn():
+            return f"enum{_elements(column.elements)}"
+        case IntegerColumn() if column.min is not None or column.max is not None:
+            return f"integer[{_bound(column.min)}..{_bound(column.max)}]"
+        case _:
+            return column.type
+
+
+def _actual_column_type(column: ActualColumn) -> str:
+    if column.kind == "enum":
+        return f"enum{_elements(column.elements)}"
+    if column.size is not None and column.kind in ("varchar", "string", "char"):
+        return f"{column.kind}({column.size})"
+    return column.kind
+
+
+def _elements(elements: Iterable[str]) -> str:
+    return "(" + "|".join(elements) + ")"
+
+
+def _bound(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _roles(roles: Iterable[str]) -> str:
+    return "[" + ", ".join(roles) + "]"
+
+
+def _yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------------
+
+
+class Mode(StrEnum):
+    APPLY = "apply"
+    CHECK = "check"
+    DRY_RUN = "dry-run"
+
+
+class Action(StrEnum):
+    CREATED = "created"
+    EXISTS = "exists"
+    DRIFT = "drift"
+    EXTRA = "extra"
+    FAILED = "failed"
+    PROCESSING = "processing"
+    MISSING = "missing"
+    WOULD_CREATE = "would create"
+
+
+@dataclass(frozen=True)
+class Result:
+    resource: str
+    id: str
+    action: Action
+    detail: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"resource": self.resource, "id": self.id, "action": self.action.value, "detail": self.detail}
+
+
+def preview(the_plan: Plan, mode: Mode) -> list[Result]:
+    """The plan as results, writing nothing: what --check and --dry-run report."""
+    return [_as_found(step, mode) for step in the_plan.steps()]
+
+
+def _as_found(step: Step, mode: Mode = Mode.APPLY) -> Result:
+    if step.state is State.MISSING:
+        action = Action.WOULD_CREATE if mode is Mode.DRY_RUN else Action.MISSING
+    else:
+        action = Action(step.state.value)
+    return Result(step.kind.value, step.id, action, step.detail)
+
+
+def exit_code(results: Iterable[Result], mode: Mode) -> int:
+    """0 when everything is (or, for a dry run, would be) in place, 1 otherwise."""
+    if mode is Mode.DRY_RUN:
+        # What a real run will create does not count; what it cannot fix does.
+        not_in_place = {Action.DRIFT, Action.FAILED}
+    else:
+        not_in_place = {Action.DRIFT, Action.FAILED, Action.PROCESSING, Action.MISSING}
+    return 1 if any(r.action in not_in_place for r in results) else 0
+
+
+def summarize(results: list[Result], mode: Mode) -> str:
+    """One paragraph for a person: the outcome and, when something is wrong, what to do."""
+    counts = count_actions(results)
+    problems = []
+    if counts.get(Action.FAILED):
+        problems.append(
+            f"{counts[Action.FAILED]} failed: Appwrite's error is shown on each line; fix the cause, delete "
+            "the failed resource in the Appwrite console and run this again."
+        )
+    if counts.get(Action.PROCESSING):
+        problems.append(
+            f"{counts[Action.PROCESSING]} still processing: Appwrite goes on building in the background; run "
+            "this again (with a larger --timeout if needed) to check and finish."
+        )
+    if counts.get(Action.DRIFT):
+        problems.append(
+            f"{counts[Action.DRIFT]} differ from schema/appwrite.schema.json and were left as they are "
+            "(nothing is ever changed or deleted). The function may still work, but writes can fail or be "
+            "cut short; change the resource in the Appwrite console (or delete it and run this again to "
+            "recreate it), or update the schema if the difference is intended."
+        )
+    if counts.get(Action.MISSING):
+        fix = "run `python scripts/bootstrap_schema.py` to create them." if mode is Mode.CHECK else "run this again."
+        problems.append(f"{counts[Action.MISSING]} missing: {fix}")
+    if problems:
+        return "The project is not as declared. " + " ".join(problems)
+    if mode is Mode.DRY_RUN and counts.get(Action.WOULD_CREATE):
+        return f"Dry run: {counts[Action.WOULD_CREATE]} resources would be created; nothing was written."
+    if counts.get(Action.CREATED):
+        return f"Done: created {counts[Action.CREATED]} resources; everything is in place."
+    return "Everything is up to date; nothing to do."
+
+
+def count_actions(results: Iterable[Result]) -> dict[Action, int]:
+    counts: dict[Action, int] = {}
+    for result in results:
+        counts[result.action] = counts.get(result.action, 0) + 1
+    return counts
+
+
+def format_result(result: Result, id_width: int = 0) -> str:
+    return f"{result.action.value:<12}  {result.resource:<8}  {result.id:<{id_width}}  {result.detail}".rstrip()
+
+
+def report_json(results: list[Result], mode: Mode, *, error: str = "") -> str:
+    """The --json document: the results and a summary."""
+    code = 2 if error else exit_code(results, mode)
+    summary: dict[str, Any] = {
+        "mode": mode.value,
+        "ok": code == 0,
+        "exit_code": code,
+        "counts": {action.value: n for action, n in count_actions(results).items()},
+        "message": error or summarize(results, mode),
+    }
+    if error:
+        summary["error"] = error
+    return json.dumps({"results": [r.to_json() for r in results], "summary": summary}, indent=2)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Talking to Appwrite
+# ---------------------------------------------------------------------------------------------------
+
+
+class _NotFound(Exception):
+    pass
+
+
+class Rejected(Exception):
+    """Appwrite refused to create one resource (a 4xx answer); reported for that resource alone."""
+
+
+class _AlreadyExists(Rejected):
+    pass
+
+
+_NOT_FOUND_TYPES = frozenset({"database_not_found", "table_not_found", "topic_not_found"})
+_PAGE = 100
+
+
+def classify(exc: AppwriteException, doing: str, settings: Settings) -> Exception:
+    """Turn an SDK exception into the error this module acts on, with a one-line message for people."""
+    message = exc.message
+    code = exc.code if isinstance(exc.code, int) else 0
+    kind = exc.type or ""
+    text = _one_line(str(message))
+    if code == 0 and isinstance(message, BaseException):
+        return AppwriteError(
+            f"cannot reach Appwrite at {settings.endpoint} while {doing} ({_network_reason(text)}); check "
+            f"--endpoint / {ENV_ENDPOINT} and that Appwrite is running, then run again (it is safe to repeat)"
+        )
+    if code == 0:
+        return AppwriteError(f"unexpected answer from Appwrite while {doing}: {text[:300]}")
+    if code == 401 and kind == "general_unauthorized_scope" and "role: guests" not in text:
+        wanted = re.search(r"missing scopes? \((.*?)\)", text)
+        needed = f" (this step needs one of {wanted.group(1)})" if wanted else ""
+        return AppwriteError(
+            f"the API key lacks a scope for {doing}{needed}; give the key these scopes: {', '.join(REQUIRED_SCOPES)}"
+        )
+    if code in (401, 403):
+        reason = "it has expired" if kind == "project_key_expired" else "it was not accepted"
+        return AppwriteError(
+            f"Appwrite refused the API key for project {settings.project_id!r} ({reason}: {kind or code}); "
+            f"check --key / {ENV_KEY} and that the key belongs to project --project / {ENV_PROJECT}"
+        )
+    if code == 404 and kind == "project_not_found":
+        return AppwriteError(
+            f"Appwrite has no project {settings.project_id!r} at {settings.endpoint}; check --project / {ENV_PROJECT}"
+        )
+    if code == 404 and kind in _NOT_FOUND_TYPES:
+        return _NotFound(text)
+    if code == 404:
+        return AppwriteError(
+            f"{settings.endpoint} answered 404 while {doing} ({kind or text[:100]}); check that --endpoint / "
+            f"{ENV_ENDPOINT} is the Appwrite API address, usually ending in /v1"
+        )
+    if code == 409:
+        return _AlreadyExists(text)
+    if 400 <= code < 500:
+        return Rejected(f"{text} ({kind})" if kind else text)
+    return AppwriteError(
+        f"Appwrite failed while {doing} (HTTP {code}: {text[:200]}); nothing was deleted, run again to finish"
+    )
+
+
+def _network_reason(text: str) -> str:
+    errno = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
+    if errno:
+        return errno.group(1).strip()
+    for hint in ("Connection aborted", "RemoteDisconnected", "Read timed out", "CERTIFICATE_VERIFY_FAILED"):
+        if hint in text:
+            return hint
+    return text[:200]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+class Gateway:
+    """The SDK calls this module makes, returning plain records and raising this module's errors."""
+
+    def __init__(self, settings: Settings) -> None:
+        client = Client()
+        client.set_endpoint(settings.endpoint)
+        client.set_project(settings.project_id)
+        client.set_key(settings.api_key)
+        self._settings = settings
+        self._tables = TablesDB(client)
+        self._messaging = Messaging(client)
+        self.warnings: list[str] = []
+
+    # -- reads
+
+    def database_exists(self, database_id: str) -> bool:
+        try:
+            self._call(f"reading database {database_id}", self._tables.get, database_id)
+        except _NotFound:
+            return False
+        return True
+
+    def table(self, database_id: str, table_id: str) -> ActualTable | None:
+        try:
+            found = self._call(f"reading table {table_id}", self._tables.get_table, database_id, table_id)
+        except _NotFound:
+            return None
+        data = found.to_dict()
+        return ActualTable(
+            row_security=bool(data.get("rowSecurity", False)),
+            permissions=tuple(str(p) for p in data.get("$permissions") or ()),
+            columns={c.key: c for c in self.columns(database_id, table_id)},
+            indexes={i.key: i for i in self.indexes(database_id, table_id)},
+        )
+
+    def columns(self, database_id: str, table_id: str) -> list[ActualColumn]:
+        pages = self._pages(f"listing the columns of {table_id}", self._tables.list_columns, database_id, table_id)
+        return [column_record(c.to_dict()) for page in pages for c in page.columns]
+
+    def indexes(self, database_id: str, table_id: str) -> list[ActualIndex]:
+        pages = self._pages(f"listing the indexes of {table_id}", self._tables.list_indexes, database_id, table_id)
+        return [index_record(i.to_dict()) for page in pages for i in page.indexes]
+
+    def topic(self, topic_id: str) -> ActualTopic | None:
+        try:
+            found = self._call(f"reading topic {topic_id}", self._messaging.get_topic, topic_id)
+        except _NotFound:
+            return None
+        return ActualTopic(subscribe=tuple(str(role) for role in found.to_dict().get("subscribe") or ()))
+
+    def _pages(self, doing: str, method: Callable[..., Any], *args: str) -> Iterator[Any]:
+        offset = 0
+        while True:
+            page = self._call(doing, method, *args, queries=[Query.limit(_PAGE), Query.offset(offset)])
+            yield page
+            count = len(page.columns if hasattr(page, "columns") else page.indexes)
+            if count < _PAGE:
+                return
+            offset += count
+
+    # -- writes
+
+    def create_database(self, database: Database) -> None:
+        self._call(f"creating database {database.id}", self._tables.create, database.id, database.name)
+
+    def create_table(self, database_id: str, table: Table) -> None:
+        self._call(
+            f"creating table {table.id}",
+            self._tables.create_table,
+            database_id,
+            table.id,
+            table.name,
+            permissions=list(table.permissions),
+            row_security=table.row_security,
+        )
+
+    def create_column(self, database_id: str, table_id: str, column: Column) -> None:
+        doing = f"creating column {table_id}.{column.key}"
+        common: dict[str, Any] = {"required": column.required, "array": column.array}
+        t = self._tables
+        match column:
+            case VarcharColumn():
+                self._call(
+                    doing, t.create_varchar_column, database_id, table_id, column.key, size=column.size, **common
+                )
+            case TextColumn():
+                self._call(doing, t.create_text_column, database_id, table_id, column.key, **common)
+            case DatetimeColumn():
+                self._call(doing, t.create_datetime_column, database_id, table_id, column.key, **common)
+            case EnumColumn():
+                elements = list(column.elements)
+                self._call(doing, t.create_enum_column, database_id, table_id, column.key, elements=elements, **common)
+            case IntegerColumn():
+                bounds = {"min": column.min, "max": column.max}
+                self._call(doing, t.create_integer_column, database_id, table_id, column.key, **bounds, **common)
+            case BooleanColumn():
+                self._call(doing, t.create_boolean_column, database_id, table_id, column.key, **common)
+
+    def create_index(self, database_id: str, table_id: str, index: Index) -> None:
+        orders = [OrderBy(order.lower()) for order in index.orders] or None
+        self._call(
+            f"creating index {table_id}.{index.key}",
+            self._tables.create_index,
+            database_id,
+            table_id,
+            index.key,
+            TablesDBIndexType(index.type),
+            list(index.columns),
+            orders=orders,
+        )
+
+    def create_topic(self, topic: Topic) -> None:
+        self._call(
+            f"creating topic {topic.id}", self._messaging.create_topic, topic.id, topic.name, list(topic.subscribe)
+        )
+
+    def _call(self, doing: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        # The SDK prints Appwrite's X-Appwrite-Warning header to stderr on every response (a version
+        # note, the same each time); keep each distinct warning once instead of flooding the output.
+        captured = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(captured):
+                return method(*args, **kwargs)
+        except AppwriteException as exc:
+            raise classify(exc, doing, self._settings) from None
+        finally:
+            self._keep_warnings(captured.getvalue())
+
+    def _keep_warnings(self, text: str) -> None:
+        for line in text.splitlines():
+            if line.startswith("Warning: "):
+                warning = line.removeprefix("Warning: ").strip()
+                if warning not in self.warnings:
+                    self.warnings.append(warning)
+            elif line.strip():
+                print(line, file=sys.stderr)
+
+
+def column_record(data: Mapping[str, Any]) -> ActualColumn:
+    """A column as the SDK model's `to_dict()` gives it, as a plain record."""
+    # The SDK parses every column into one union member and fills in the fields the server did not
+    # send (a varchar comes back with format 'enum' and no elements), so rely on type and elements.
+    kind = str(data.get("type", ""))
+    elements = tuple(str(e) for e in data.get("elements") or ())
+    if kind == "string" and data.get("format") == "enum" and elements:
+        kind = "enum"
+    return ActualColumn(
+        key=str(data.get("key", "")),
+        kind=kind,
+        required=bool(data.get("required", False)),
+        array=bool(data.get("array") or False),
+        status=_status(data.get("status")),
+        error=str(data.get("error") or ""),
+        size=_int_or_none(data.get("size")),
+        elements=elements if kind == "enum" else (),
+        min=_int_or_none(data.get("min")),
+        max=_int_or_none(data.get("max")),
+    )
+
+
+def index_record(data: Mapping[str, Any]) -> ActualIndex:
+    """An index as the SDK model's `to_dict()` gives it, as a plain record."""
+    return ActualIndex(
+        key=str(data.get("key", "")),
+        type=str(data.get("type", "")),
+        columns=tuple(str(c) for c in data.get("columns") or ()),
+        orders=tuple(str(o) if o else "" for o in data.get("orders") or ()),
+        status=_status(data.get("status")),
+        error=str(data.get("error") or ""),
+    )
+
+
+def _status(value: Any) -> str:
+    return str(getattr(value, "value", value) or "")
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def observe(gateway: Gateway, schema: Schema) -> Observed:
+    """Read what Appwrite has of the declared resources (reads only)."""
+    database = schema.database.id
+    exists = gateway.database_exists(database)
+    tables: dict[str, ActualTable] = {}
+    if exists:
+        for table in schema.tables:
+            actual = gateway.table(database, table.id)
+            if actual is not None:
+                tables[table.id] = actual
+    topics: dict[str, ActualTopic] = {}
+    for topic in schema.topics:
+        found = gateway.topic(topic.id)
+        if found is not None:
+            topics[topic.id] = found
+    return Observed(database=exists, tables=tables, topics=topics)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Applying the plan
+# ---------------------------------------------------------------------------------------------------
+
+ResultSink = Callable[[Result], None]
+ProgressSink = Callable[[str], None]
+
+
+def _ignore(_: object) -> None:
+    return None
+
+
+@dataclass
+class _Applier:
+    gateway: Gateway
+    timeout: float
+    on_result: ResultSink
+    on_progress: ProgressSink
+    results: list[Result] = field(default_factory=list)
+
+    def run(self, the_plan: Plan) -> list[Result]:
+        database = the_plan.schema.database
+        database_ok = self._create(the_plan.database, partial(self.gateway.create_database, database))
+        for table in the_plan.tables:
+            self._table(database.id, table, database_ok)
+        topics = {t.id: t for t in the_plan.schema.topics}
+        for step in the_plan.topics:
+            self._create(step, partial(self.gateway.create_topic, topics[step.key]))
+        return self.results
+
+    def _emit(self, result: Result) -> None:
+        self.results.append(result)
+        self.on_result(result)
+
+    def _create(self, step: Step, create: Callable[[], None]) -> bool:
+        """Create a resource Appwrite makes at once (database, table, topic); True when it is there."""
+        if step.state is not State.MISSING:
+            self._emit(_as_found(step))
+            return True
+        try:
+            create()
+        except _AlreadyExists:
+            self._emit(Result(step.kind.value, step.id, Action.EXISTS, "appeared while this ran"))
+        except Rejected as exc:
+            self._emit(Result(step.kind.value, step.id, Action.FAILED, f"Appwrite refused it: {exc}"))
+            return False
+        else:
+            self._emit(Result(step.kind.value, step.id, Action.CREATED, step.detail))
+        return True
+
+    def _table(self, database_id: str, table: TablePlan, database_ok: bool) -> None:
+        if not database_ok:
+            self._block([table.step, *table.columns, *table.indexes], f"database {database_id} could not be created")
+            return
+        if not self._create(table.step, partial(self.gateway.create_table, database_id, table.spec)):
+            self._block([*table.columns, *table.indexes], f"table {table.spec.id} could not be created")
+            return
+        status = dict(table.column_status)
+        status.update(self._columns(database_id, table))
+        self._indexes(database_id, table, status)
+
+    def _block(self, steps: Iterable[Step], reason: str) -> None:
+        for step in steps:
+            self._emit(Result(step.kind.value, step.id, Action.MISSING, f"not created: {reason}"))
+
+    def _columns(self, database_id: str, table: TablePlan) -> dict[str, str]:
+        """Create the missing columns, wait for them; returns the latest status of every column."""
+        table_id = table.spec.id
+        results: dict[str, Result] = {}
+        pending: list[Step] = []
+        for step in table.columns:
+            if step.state is State.MISSING:
+                try:
+                    self.gateway.create_column(database_id, table_id, table.spec.column(step.key))
+                except _AlreadyExists:
+                    pending.append(step)
+                except Rejected as exc:
+                    results[step.key] = Result(step.kind.value, step.id, Action.FAILED, f"Appwrite refused it: {exc}")
+                else:
+                    pending.append(step)
+            elif step.state is State.PROCESSING:
+                pending.append(step)
+            else:
+                results[step.key] = _as_found(step)
+        latest: dict[str, str] = {}
+        if pending:
+            found = self._wait(
+                f"columns of table {table_id}",
+                [s.key for s in pending],
+                lambda: {c.key: (c.status, c.error) for c in self.gateway.columns(database_id, table_id)},
+            )
+            latest = {key: status for key, (status, _) in found.items()}
+            results.update({s.key: self._settled(s, found.get(s.key)) for s in pending})
+        for step in table.columns:
+            self._emit(results[step.key])
+        return latest
+
+    def _indexes(self, database_id: str, table: TablePlan, column_status: Mapping[str, str]) -> None:
+        table_id = table.spec.id
+        specs = {index.key: index for index in table.spec.indexes}
+        results: dict[str, Result] = {}
+        pending: list[Step] = []
+        for step in table.indexes:
+            if step.state is State.MISSING:
+                spec = specs[step.key]
+                unavailable = [
+                    c for c in spec.columns if c not in SYSTEM_COLUMNS and column_status.get(c) != "available"
+                ]
+                if unavailable:
+                    detail = f"not created: column {', '.join(unavailable)} is not available"
+                    results[step.key] = Result(step.kind.value, step.id, Action.MISSING, detail)
+                    continue
+                try:
+                    self.gateway.create_index(database_id, table_id, spec)
+                except _AlreadyExists:
+                    pending.append(step)
+                except Rejected as exc:
+                    results[step.key] = Result(step.kind.value, step.id, Action.FAILED, f"Appwrite refused it: {exc}")
+                else:
+                    pending.append(step)
+            elif step.state is State.PROCESSING:
+                pending.append(step)
+            else:
+                results[step.key] = _as_found(step)
+        if pending:
+            found = self._wait(
+                f"indexes of table {table_id}",
+                [s.key for s in pending],
+                lambda: {i.key: (i.status, i.error) for i in self.gateway.indexes(database_id, table_id)},
+            )
+            results.update({s.key: self._settled(s, found.get(s.key)) for s in pending})
+        for step in table.indexes:
+            self._emit(results[step.key])
+
+    def _settled(self, step: Step, found: tuple[str, str] | None) -> Result:
+        status, error = found or ("", "")
+        resource = step.kind.value
+        if status == "available":
+            action = Action.CREATED if step.state is State.MISSING else Action.EXISTS
+            return Result(resource, step.id, action, step.detail if action is Action.CREATED else "")
+        if status == "processing":
+            detail = f"still processing after {self.timeout:g} s; Appwrite goes on in the background, run again"
+            return Result(resource, step.id, Action.PROCESSING, detail)
+        if not status:
+            return Result(resource, step.id, Action.FAILED, "Appwrite accepted it but does not list it")
+        return Result(resource, step.id, Action.FAILED, _status_problem(status, error))
+
+    def _wait(
+        self, what: str, keys: list[str], poll: Callable[[], dict[str, tuple[str, str]]]
+    ) -> dict[str, tuple[str, str]]:
+        # Appwrite builds columns and indexes in a background worker: the create call answers 202
+        # "processing", and an index over a column that is not yet "available" is refused. So poll the
+        # listing until every new one is available or failed, or the time is up.
+        start = time.monotonic()
+        delay = 0.05
+        self.on_progress(f"waiting for {len(keys)} {what} to become available (up to {self.timeout:g} s)")
+        reported = -1
+        while True:
+            found = poll()
+            settled = sum(1 for k in keys if k in found and found[k][0] != "processing")
+            elapsed = time.monotonic() - start
+            if settled == len(keys) or elapsed >= self.timeout:
+                self.on_progress(f"{settled}/{len(keys)} {what} done after {elapsed:.1f} s")
+                return found
+            if settled != reported and elapsed >= 1.0:
+                self.on_progress(f"{settled}/{len(keys)} {what} done after {elapsed:.1f} s")
+                reported = settled
+            time.sleep(min(delay, max(self.timeout - elapsed, 0.0)))
+            delay = min(delay * 2, 1.0)
+
+
+def apply_plan(
+    the_plan: Plan,
+    gateway: Gateway,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    on_result: ResultSink = _ignore,
+    on_progress: ProgressSink = _ignore,
+) -> list[Result]:
+    """Create what the plan finds missing, in dependency order; one result per resource."""
+    return _Applier(gateway, timeout, on_result, on_progress).run(the_plan)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    mode: Mode
+    plan: Plan
+    results: list[Result]
+    warnings: list[str]
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.results, self.mode)
+
+    @property
+    def message(self) -> str:
+        return summarize(self.results, self.mode)
+
+
+def run(
+    settings: Settings,
+    mode: Mode = Mode.APPLY,
+    *,
+    schema: Schema | None = None,
+    on_plan: Callable[[Plan], None] = _ignore,
+    on_result: ResultSink = _ignore,
+    on_progress: ProgressSink = _ignore,
+) -> Report:
+    """Observe, plan and (in APPLY mode) apply; raises AppwriteError when Appwrite cannot be used."""
+    declared = rename_resources(schema or load_schema(), settings.ids)
+    gateway = Gateway(settings)
+    the_plan = plan(declared, observe(gateway, declared))
+    on_plan(the_plan)
+    if mode is Mode.APPLY:
+        results = apply_plan(the_plan, gateway, timeout=settings.timeout, on_result=on_result, on_progress=on_progress)
+    else:
+        results = preview(the_plan, mode)
+        for result in results:
+            on_result(result)
+    return Report(mode, the_plan, results, gateway.warnings)
+
+
+def apply_schema(endpoint: str, project_id: str, api_key: str) -> bool:
+    """Bootstrap the project with the default IDs; quiet except for problems (on stderr).
+
+    True when everything is in place afterwards.
+    """
+
+    def print_problem(result: Result) -> None:
+        if result.action not in (Action.CREATED, Action.EXISTS, Action.EXTRA):
+            print(f"bootstrap: {format_result(result)}", file=sys.stderr)
+
+    try:
+        schema = load_schema()
+        settings = load_settings(schema, {}, endpoint=endpoint, project=project_id, key=api_key)
+        report = run(settings, schema=schema, on_result=print_problem)
+    except (ConfigError, AppwriteError) as exc:
+        print(f"bootstrap: error: {scrub(str(exc), api_key)}", file=sys.stderr)
+        return False
+    return report.exit_code == 0
+
+
+def scrub(text: str, secret: str) -> str:
+    """The text with the secret masked, in case a message ever echoes it."""
+    return text.replace(secret, "***") if secret else text

@@ -1,0 +1,199 @@
+"""`scripts/serve.py` run as a person would run it: from anywhere, until Ctrl-C, printing what to do next."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import select
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.runtime.conftest import alive, send
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVE = REPO_ROOT / "scripts" / "serve.py"
+READY_MARKER = "Ctrl-C stops everything."
+_CONNECTION_VARIABLES = ("APPWRITE_ENDPOINT", "APPWRITE_PROJECT_ID", "APPWRITE_API_KEY", "WEBHOOK_TOKEN")
+
+
+class Served:
+    """A running serve.py and the banner it printed."""
+
+    def __init__(self, process: subprocess.Popen[str], banner: str) -> None:
+        self.process = process
+        self.banner = banner
+
+    @property
+    def url(self) -> str:
+        found = re.search(r"function\s+(http://127\.0\.0\.1:\d+)", self.banner)
+        assert found, self.banner
+        return found.group(1)
+
+    def curl_words(self) -> list[str]:
+        command = self.banner.split("Deliver a sample Alertmanager notification:\n", 1)[1].split("\n\n", 1)[0]
+        return shlex.split(command.replace("\\\n", " "))
+
+    def workers(self) -> list[int]:
+        """PIDs of the child processes of serve.py."""
+        children = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                text = status.read_text()
+            except OSError:
+                continue
+            if re.search(rf"^PPid:\s+{self.process.pid}$", text, re.MULTILINE):
+                children.append(int(status.parent.name))
+        return children
+
+    def stop(self, signum: int = signal.SIGINT) -> tuple[int, str]:
+        self.process.send_signal(signum)
+        out, _ = self.process.communicate(timeout=15)
+        return self.process.returncode, out
+
+
+def start_serve(args: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> Served:
+    env = {key: value for key, value in os.environ.items() if key not in _CONNECTION_VARIABLES}
+    env.update(extra_env or {})
+    process = subprocess.Popen(
+        [sys.executable, str(SERVE), "--port", "0", *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    banner, deadline = "", time.monotonic() + 60
+    while READY_MARKER not in banner:
+        ready, _, _ = select.select([process.stdout], [], [], max(deadline - time.monotonic(), 0))
+        line = process.stdout.readline() if ready else ""
+        if not line:
+            process.kill()
+            pytest.fail(f"serve.py did not become ready:\n{banner}{process.communicate()[0]}")
+        banner += line
+    return Served(process, banner)
+
+
+@pytest.fixture
+def external(tmp_path: Path) -> Iterator[tuple[Served, Path]]:
+    """serve.py pointed at a (never reached) Appwrite endpoint, started from an unrelated directory."""
+    env_file = tmp_path / "local.env"
+    env_file.write_text("WEBHOOK_TOKEN=token-from-env-file\n")
+    log_file = tmp_path / "executions.jsonl"
+    served = start_serve(
+        ["--workers", "2", "--env-file", str(env_file), "--log-file", str(log_file), "--timeout", "7"],
+        cwd=tmp_path,
+        extra_env={
+            "APPWRITE_ENDPOINT": "http://127.0.0.1:9/v1",
+            "APPWRITE_PROJECT_ID": "remote-project",
+            "APPWRITE_API_KEY": "remote-secret-key",
+        },
+    )
+    try:
+        yield served, log_file
+    finally:
+        if served.process.poll() is None:
+            served.process.kill()
+            served.process.wait()
+
+
+class TestWithAConfiguredAppwrite:
+    def test_banner_says_where_everything_is(self, external: tuple[Served, Path]) -> None:
+        """The banner gives the URL, the endpoint and project, the token, and hides a non-local key."""
+        served, _ = external
+        assert "http://127.0.0.1:9/v1   project remote-project" in served.banner
+        assert "2 workers, timeout 7 s" in served.banner
+        assert "token      token-from-env-file   (configured)" in served.banner
+        assert "remote-secret-key" not in served.banner
+        words = served.curl_words()
+        assert words[:4] == ["curl", "-sS", "-i", "-X"] and words[5] == served.url + "/"
+        assert "Authorization: Bearer token-from-env-file" in words
+        assert words[words.index("--data") + 1] == f"@{REPO_ROOT / 'tests/data/alertmanager-firing.json'}"
+
+    @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+    def test_serves_the_repository_function_until_signalled(
+        self, external: tuple[Served, Path], signum: int
+    ) -> None:
+        """Requests reach the repository's function in worker processes; a signal stops all of them."""
+        served, log_file = external
+        reply = send(served.url, "/_host/schedule")
+        assert reply.status < 600
+        records = [json.loads(line) for line in log_file.read_text().splitlines()]
+        assert [record["trigger"] for record in records] == ["schedule"]
+        workers = served.workers()
+        assert len(workers) == 2 and records[0]["pid"] in workers
+        code, out = served.stop(signum)
+        assert code == 0, out
+        assert "POST / -> " in out and "schedule" in out
+        assert not any(alive(pid) for pid in workers)
+
+
+def test_port_in_use_is_an_error(tmp_path: Path) -> None:
+    """serve.py on a port another server holds exits 1 with a message."""
+    with socket_listening() as port:
+        result = subprocess.run(
+            [sys.executable, str(SERVE), "--port", str(port), "--endpoint", "http://127.0.0.1:9/v1", "--project", "p"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_endpoint_without_project_is_an_error(tmp_path: Path) -> None:
+    """An endpoint with no project ID is refused before anything starts."""
+    env = {key: value for key, value in os.environ.items() if key not in _CONNECTION_VARIABLES}
+    result = subprocess.run(
+        [sys.executable, str(SERVE), "--endpoint", "http://127.0.0.1:9/v1"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30,
+    )
+    assert (result.returncode, result.stderr.strip()) == (
+        1,
+        "error: an Appwrite endpoint needs a project: set APPWRITE_PROJECT_ID or --project",
+    )
+
+
+@contextlib.contextmanager
+def socket_listening() -> Iterator[int]:
+    """A plain listening socket on a free port, for the length of a `with` block."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+class TestWithTheLocalEmulator:
+    def test_one_command_gives_a_working_system(self, tmp_path: Path) -> None:
+        """With no endpoint, the emulator starts, the schema is bootstrapped and the printed curl is accepted."""
+        served = start_serve(["--memory"], cwd=tmp_path)
+        try:
+            assert "(local emulator, in memory)" in served.banner
+            assert "(generated for this run; put WEBHOOK_TOKEN in .env to keep it)" in served.banner
+            key = re.search(r"api key\s+(\S+)\s+\(the emulator's", served.banner)
+            assert key, served.banner
+            words = served.curl_words()
+            token = words[words.index("-H") + 1].removeprefix("Authorization: Bearer ")
+            body = Path(words[words.index("--data") + 1].removeprefix("@")).read_bytes()
+            reply = send(
+                served.url, "/", body=body,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
+            assert 200 <= reply.status < 300, reply.body
+            unauthorised = send(served.url, "/", body=body, headers={"Content-Type": "application/json"})
+            assert 400 <= unauthorised.status < 500
+        finally:
+            code, out = served.stop()
+        assert code == 0, out

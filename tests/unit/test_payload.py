@@ -1,0 +1,98 @@
+"""Validation of Alertmanager's version 4 webhook payload."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from src.payload import PayloadError, parse_payload
+
+
+def alert(**overrides: Any) -> dict[str, Any]:
+    base = {
+        "status": "firing",
+        "labels": {"alertname": "HighCPU", "severity": "Critical", "instance": "10.0.0.80:9100"},
+        "annotations": {"summary": "CPU above 90%"},
+        "startsAt": "2026-11-27T03:08:36.956954384Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus:9090/graph",
+        "fingerprint": "a1b2c3d4e5f60718",
+    }
+    return {**base, **overrides}
+
+
+def payload(**overrides: Any) -> dict[str, Any]:
+    base = {
+        "receiver": "alert\\.processor", "status": "firing", "alerts": [alert()],
+        "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://am:9093",
+        "version": "4", "groupKey": '{}:{alertname="HighCPU"}', "truncatedAlerts": 0,
+    }
+    return {**base, **overrides}
+
+
+def encode(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def test_valid_payload_parses_into_snake_case_models() -> None:
+    """A real-shaped payload parses; URL fields keep Alertmanager's spelling on the wire."""
+    parsed = parse_payload(encode(payload(notification_reason="new", routeLabels={})))
+    first = parsed.alerts[0]
+    assert first.generator_url == "http://prometheus:9090/graph"
+    assert parsed.external_url == "http://am:9093"
+    assert first.starts_at == datetime(2026, 11, 27, 3, 8, 36, 956954, tzinfo=UTC)
+    assert first.severity == "critical"
+
+
+def test_zero_end_time_means_no_end() -> None:
+    """Go's zero time in endsAt of a firing alert becomes None, never year 1."""
+    assert parse_payload(encode(payload())).alerts[0].ends_at is None
+
+
+def test_missing_severity_is_none() -> None:
+    """An alert without a severity label has severity 'none'."""
+    labels = {"alertname": "X"}
+    assert parse_payload(encode(payload(alerts=[alert(labels=labels)]))).alerts[0].severity == "none"
+
+
+def problems_of(body: bytes) -> list[str]:
+    with pytest.raises(PayloadError) as caught:
+        parse_payload(body)
+    return [p["field"] for p in caught.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"", "(body)"),
+        (b"not json", "(body)"),
+        (b"[]", "(body)"),
+        (encode(payload(version="3")), "version"),
+        (encode(payload(alerts=[alert(status="pending")])), "alerts[0].status"),
+        (encode(payload(alerts=[alert(startsAt="2026-11-27T03:08:36")])), "alerts[0].startsAt"),
+        (encode(payload(alerts=[alert(startsAt="yesterday")])), "alerts[0].startsAt"),
+        (encode(payload(alerts=[alert(fingerprint="../../etc")])), "alerts[0].fingerprint"),
+        (encode(payload(alerts=[alert(labels={"a": 1})])), "alerts[0].labels.a"),
+        (encode(payload(alerts="x")), "alerts"),
+        (encode(payload(truncatedAlerts=-1)), "truncatedAlerts"),
+    ],
+)
+def test_bad_input_names_the_field(body: bytes, field: str) -> None:
+    """Each kind of bad input is refused with the offending field named."""
+    assert field in problems_of(body)
+
+
+def test_missing_fields_are_each_reported() -> None:
+    """Every missing required field is listed, not just the first."""
+    fields = problems_of(encode({"version": "4"}))
+    assert {"receiver", "status", "alerts"} <= set(fields)
+
+
+def test_problem_messages_do_not_echo_values() -> None:
+    """A bad value is described, not copied back into the error."""
+    with pytest.raises(PayloadError) as caught:
+        parse_payload(encode(payload(version="secret-looking-value")))
+    assert "secret-looking-value" not in json.dumps(caught.value.problems)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -56,7 +57,7 @@ environment:
                         schema's database ID, alerts, critical-alerts, monitoring-alerts)
 
 API key scopes:
-  {", ".join(REQUIRED_SCOPES)}
+{textwrap.fill(", ".join(REQUIRED_SCOPES), 100, initial_indent="  ", subsequent_indent="  ")}
   (--check and --dry-run need only the .read ones)
 
 exit status:

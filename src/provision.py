@@ -23,6 +23,7 @@ import json
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -465,8 +466,8 @@ def _describe_table(table: Table) -> str:
     return f"{len(table.columns)} columns, {len(table.indexes)} indexes"
 
 
-def _describe_roles(roles: Iterable[str]) -> str:
-    return f"subscribe {_roles(roles)}"
+def _describe_roles(roles: tuple[str, ...]) -> str:
+    return f"subscribe: {', '.join(roles)}" if roles else "subscribe: none (only the server can add subscribers)"
 
 
 def _column_type(column: Column) -> str:
@@ -594,11 +595,8 @@ def summarize(results: list[Result], mode: Mode) -> str:
     return "Everything is up to date; nothing to do."
 
 
-def count_actions(results: Iterable[Result]) -> dict[Action, int]:
-    counts: dict[Action, int] = {}
-    for result in results:
-        counts[result.action] = counts.get(result.action, 0) + 1
-    return counts
+def count_actions(results: Iterable[Result]) -> Counter[Action]:
+    return Counter(result.action for result in results)
 
 
 def format_result(result: Result, id_width: int = 0) -> str:
@@ -625,12 +623,12 @@ def report_json(results: list[Result], mode: Mode, *, error: str = "") -> str:
 # ---------------------------------------------------------------------------------------------------
 
 
-class _NotFound(Exception):
-    pass
-
-
 class Rejected(Exception):
     """Appwrite refused to create one resource (a 4xx answer); reported for that resource alone."""
+
+
+class _NotFound(Rejected):
+    pass
 
 
 class _AlreadyExists(Rejected):
@@ -717,14 +715,14 @@ class Gateway:
 
     def database_exists(self, database_id: str) -> bool:
         try:
-            self._call(f"reading database {database_id}", self._tables.get, database_id)
+            self._read(f"reading database {database_id}", self._tables.get, database_id)
         except _NotFound:
             return False
         return True
 
     def table(self, database_id: str, table_id: str) -> ActualTable | None:
         try:
-            found = self._call(f"reading table {table_id}", self._tables.get_table, database_id, table_id)
+            found = self._read(f"reading table {table_id}", self._tables.get_table, database_id, table_id)
         except _NotFound:
             return None
         data = found.to_dict()
@@ -736,29 +734,40 @@ class Gateway:
         )
 
     def columns(self, database_id: str, table_id: str) -> list[ActualColumn]:
-        pages = self._pages(f"listing the columns of {table_id}", self._tables.list_columns, database_id, table_id)
-        return [column_record(c.to_dict()) for page in pages for c in page.columns]
+        listing = self._tables.list_columns
+        found = self._list(f"listing the columns of {table_id}", listing, "columns", database_id, table_id)
+        return [column_record(column) for column in found]
 
     def indexes(self, database_id: str, table_id: str) -> list[ActualIndex]:
-        pages = self._pages(f"listing the indexes of {table_id}", self._tables.list_indexes, database_id, table_id)
-        return [index_record(i.to_dict()) for page in pages for i in page.indexes]
+        listing = self._tables.list_indexes
+        found = self._list(f"listing the indexes of {table_id}", listing, "indexes", database_id, table_id)
+        return [index_record(index) for index in found]
 
     def topic(self, topic_id: str) -> ActualTopic | None:
         try:
-            found = self._call(f"reading topic {topic_id}", self._messaging.get_topic, topic_id)
+            found = self._read(f"reading topic {topic_id}", self._messaging.get_topic, topic_id)
         except _NotFound:
             return None
         return ActualTopic(subscribe=tuple(str(role) for role in found.to_dict().get("subscribe") or ()))
 
-    def _pages(self, doing: str, method: Callable[..., Any], *args: str) -> Iterator[Any]:
-        offset = 0
+    def _list(self, doing: str, method: Callable[..., Any], field: str, *args: str) -> list[dict[str, Any]]:
+        """Every item of a paged listing, as the SDK models' dicts."""
+        items: list[dict[str, Any]] = []
         while True:
-            page = self._call(doing, method, *args, queries=[Query.limit(_PAGE), Query.offset(offset)])
-            yield page
-            count = len(page.columns if hasattr(page, "columns") else page.indexes)
-            if count < _PAGE:
-                return
-            offset += count
+            page = self._read(doing, method, *args, queries=[Query.limit(_PAGE), Query.offset(len(items))])
+            found = [item.to_dict() for item in getattr(page, field)]
+            items.extend(found)
+            if len(found) < _PAGE:
+                return items
+
+    def _read(self, doing: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A read: not found is _NotFound, any other refusal stops the run."""
+        try:
+            return self._call(doing, method, *args, **kwargs)
+        except _NotFound:
+            raise
+        except Rejected as exc:
+            raise AppwriteError(f"Appwrite refused {doing}: {exc}") from None
 
     # -- writes
 
@@ -955,82 +964,62 @@ class _Applier:
         if not self._create(table.step, partial(self.gateway.create_table, database_id, table.spec)):
             self._block([*table.columns, *table.indexes], f"table {table.spec.id} could not be created")
             return
-        status = dict(table.column_status)
-        status.update(self._columns(database_id, table))
-        self._indexes(database_id, table, status)
+        table_id = table.spec.id
+        built = self._build(
+            f"columns of table {table_id}",
+            table.columns,
+            lambda step: self.gateway.create_column(database_id, table_id, table.spec.column(step.key)),
+            lambda: {c.key: (c.status, c.error) for c in self.gateway.columns(database_id, table_id)},
+        )
+        status = {**table.column_status, **{key: found for key, (found, _) in built.items()}}
+        indexes = {index.key: index for index in table.spec.indexes}
+        self._build(
+            f"indexes of table {table_id}",
+            table.indexes,
+            lambda step: self.gateway.create_index(database_id, table_id, indexes[step.key]),
+            lambda: {i.key: (i.status, i.error) for i in self.gateway.indexes(database_id, table_id)},
+            blocked=lambda step: _unavailable_columns(indexes[step.key], status),
+        )
 
     def _block(self, steps: Iterable[Step], reason: str) -> None:
         for step in steps:
             self._emit(Result(step.kind.value, step.id, Action.MISSING, f"not created: {reason}"))
 
-    def _columns(self, database_id: str, table: TablePlan) -> dict[str, str]:
-        """Create the missing columns, wait for them; returns the latest status of every column."""
-        table_id = table.spec.id
-        results: dict[str, Result] = {}
-        pending: list[Step] = []
-        for step in table.columns:
-            if step.state is State.MISSING:
-                try:
-                    self.gateway.create_column(database_id, table_id, table.spec.column(step.key))
-                except _AlreadyExists:
-                    pending.append(step)
-                except Rejected as exc:
-                    results[step.key] = Result(step.kind.value, step.id, Action.FAILED, f"Appwrite refused it: {exc}")
-                else:
-                    pending.append(step)
-            elif step.state is State.PROCESSING:
-                pending.append(step)
-            else:
-                results[step.key] = _as_found(step)
-        latest: dict[str, str] = {}
-        if pending:
-            found = self._wait(
-                f"columns of table {table_id}",
-                [s.key for s in pending],
-                lambda: {c.key: (c.status, c.error) for c in self.gateway.columns(database_id, table_id)},
-            )
-            latest = {key: status for key, (status, _) in found.items()}
-            results.update({s.key: self._settled(s, found.get(s.key)) for s in pending})
-        for step in table.columns:
-            self._emit(results[step.key])
-        return latest
+    def _build(
+        self,
+        what: str,
+        steps: tuple[Step, ...],
+        create: Callable[[Step], None],
+        poll: Callable[[], dict[str, tuple[str, str]]],
+        blocked: Callable[[Step], str] = lambda _: "",
+    ) -> dict[str, tuple[str, str]]:
+        """Create the missing columns (or indexes), wait until Appwrite has built them, report each.
 
-    def _indexes(self, database_id: str, table: TablePlan, column_status: Mapping[str, str]) -> None:
-        table_id = table.spec.id
-        specs = {index.key: index for index in table.spec.indexes}
+        Returns the (status, error) Appwrite last listed for every one, or {} when nothing was awaited.
+        """
         results: dict[str, Result] = {}
         pending: list[Step] = []
-        for step in table.indexes:
-            if step.state is State.MISSING:
-                spec = specs[step.key]
-                unavailable = [
-                    c for c in spec.columns if c not in SYSTEM_COLUMNS and column_status.get(c) != "available"
-                ]
-                if unavailable:
-                    detail = f"not created: column {', '.join(unavailable)} is not available"
-                    results[step.key] = Result(step.kind.value, step.id, Action.MISSING, detail)
-                    continue
+        for step in steps:
+            if step.state is State.PROCESSING:
+                pending.append(step)
+            elif step.state is not State.MISSING:
+                results[step.key] = _as_found(step)
+            elif reason := blocked(step):
+                results[step.key] = Result(step.kind.value, step.id, Action.MISSING, f"not created: {reason}")
+            else:
                 try:
-                    self.gateway.create_index(database_id, table_id, spec)
+                    create(step)
                 except _AlreadyExists:
                     pending.append(step)
                 except Rejected as exc:
                     results[step.key] = Result(step.kind.value, step.id, Action.FAILED, f"Appwrite refused it: {exc}")
                 else:
                     pending.append(step)
-            elif step.state is State.PROCESSING:
-                pending.append(step)
-            else:
-                results[step.key] = _as_found(step)
-        if pending:
-            found = self._wait(
-                f"indexes of table {table_id}",
-                [s.key for s in pending],
-                lambda: {i.key: (i.status, i.error) for i in self.gateway.indexes(database_id, table_id)},
-            )
-            results.update({s.key: self._settled(s, found.get(s.key)) for s in pending})
-        for step in table.indexes:
+        found = self._wait(what, [s.key for s in pending], poll) if pending else {}
+        results.update({s.key: self._settled(s, found.get(s.key)) for s in pending})
+        for step in steps:
             self._emit(results[step.key])
+        return found
 
     def _settled(self, step: Step, found: tuple[str, str] | None) -> Result:
         status, error = found or ("", "")
@@ -1067,6 +1056,12 @@ class _Applier:
                 reported = settled
             time.sleep(min(delay, max(self.timeout - elapsed, 0.0)))
             delay = min(delay * 2, 1.0)
+
+
+def _unavailable_columns(index: Index, column_status: Mapping[str, str]) -> str:
+    """Why an index cannot be created yet: the columns it needs that are not available, or ''."""
+    waiting = [c for c in index.columns if c not in SYSTEM_COLUMNS and column_status.get(c) != "available"]
+    return f"column {', '.join(waiting)} is not available" if waiting else ""
 
 
 def apply_plan(

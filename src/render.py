@@ -74,7 +74,8 @@ def _push_body(notice: Notice) -> str:
         lines.append("Firing again.")
     if notice.link:
         lines.append(notice.link)
-    return cut_chars("\n".join(line for line in lines if line), PUSH_BODY_MAX_CHARS)
+    body = "\n".join(line for line in lines if line) or f"Severity {notice.severity}, no summary given."
+    return cut_chars(body, PUSH_BODY_MAX_CHARS)
 
 
 def _sms(notice: Notice) -> str:

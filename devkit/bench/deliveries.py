@@ -1,16 +1,19 @@
 """Deliveries driven through the runtime host against the emulator, measured one by one.
 
 For each implementation and size: a fresh project (emulator reset, schema bootstrapped with no latency),
-then the injected round trip switched on, then a fresh host with one worker, warmed up (a GET imports the
-function; a POST with a wrong token touches no Appwrite state), whose resident size is then the idle size.
+then a fresh host with one worker, warmed up without touching Appwrite state (a GET imports the function, a
+POST with a wrong token and a delivery of no alerts run the POST path), then the injected round trip switched
+on; the worker's resident size at that point is the idle size.
 Each phase is then delivered once and measured: wall time at the client, the emulator's call counts, the
 worker's CPU time, and the worker's peak resident size (reset before each phase) above the idle size.
-A fresh worker per size keeps the memory of one size from counting against the next.
+A fresh worker per size keeps the memory of one size from counting against the next. Small sizes are
+repeated on distinct alerts and the median kept, since one delivery of one alert lasts a few round trips.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,7 +27,7 @@ import requests
 from devkit.bench import procstat
 from devkit.bench.calls import CallCounts
 from devkit.bench.proxy import CountingRelay
-from devkit.bench.workload import Phase, phase_body
+from devkit.bench.workload import Phase, body, phase_body
 from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
 from src.provision import apply_schema
@@ -51,37 +54,72 @@ class Implementation(StrEnum):
 
 
 @dataclass(frozen=True)
-class Measured:
-    implementation: Implementation
-    size: int
-    phase: Phase
+class Sample:
+    """One delivery, measured."""
+
     wall_seconds: float
-    status_code: int
     calls: CallCounts
     cpu_seconds: float | None
     peak_above_idle_bytes: int | None
     reply: dict[str, Any]
 
+
+@dataclass(frozen=True)
+class Measured:
+    """One phase at one size: the median of its samples (each on other alerts), the highest peak."""
+
+    implementation: Implementation
+    size: int
+    phase: Phase
+    samples: tuple[Sample, ...]
+
+    @property
+    def wall_seconds(self) -> float:
+        return statistics.median(sample.wall_seconds for sample in self.samples)
+
+    @property
+    def calls(self) -> CallCounts:
+        """The calls of the first sample (`calls_vary` says whether another sample made other calls)."""
+        return self.samples[0].calls
+
+    @property
+    def calls_vary(self) -> bool:
+        return any(sample.calls != self.samples[0].calls for sample in self.samples)
+
+    @property
+    def cpu_seconds(self) -> float | None:
+        known = [sample.cpu_seconds for sample in self.samples if sample.cpu_seconds is not None]
+        return statistics.median(known) if known else None
+
+    @property
+    def peak_above_idle_bytes(self) -> int | None:
+        known = [sample.peak_above_idle_bytes for sample in self.samples if sample.peak_above_idle_bytes is not None]
+        return max(known) if known else None
+
     @property
     def cpu_us_per_alert(self) -> float | None:
-        return None if self.cpu_seconds is None else self.cpu_seconds / self.size * 1e6
+        cpu = self.cpu_seconds
+        return None if cpu is None else cpu / self.size * 1e6
 
     def as_json(self, latency_seconds: float) -> dict[str, Any]:
+        peak = self.peak_above_idle_bytes
+        cpu = self.cpu_us_per_alert
         return {
             "implementation": self.implementation.value,
             "size": self.size,
             "phase": self.phase.value,
-            "status": self.status_code,
+            "samples": len(self.samples),
             "wallMs": round(self.wall_seconds * 1000, 2),
+            "wallMsSamples": [round(sample.wall_seconds * 1000, 2) for sample in self.samples],
             "roundTrips": round(self.wall_seconds / latency_seconds, 2) if latency_seconds else None,
             "calls": self.calls.by_kind,
+            "callsVaryBetweenSamples": self.calls_vary,
             "reads": self.calls.reads,
             "writes": self.calls.writes,
             "messages": self.calls.messages(),
-            "cpuUsPerAlert": None if self.cpu_us_per_alert is None else round(self.cpu_us_per_alert, 1),
-            "peakAboveIdleMB": None if self.peak_above_idle_bytes is None
-            else round(self.peak_above_idle_bytes / 2**20, 1),
-            "reply": self.reply,
+            "cpuUsPerAlert": None if cpu is None else round(cpu, 1),
+            "peakAboveIdleMB": None if peak is None else round(peak / 2**20, 1),
+            "reply": self.samples[-1].reply,
         }
 
 
@@ -164,13 +202,16 @@ class Bench:
             requests.get(host.url + "/", timeout=_REQUEST_TIMEOUT_SECONDS).raise_for_status()
             if post(host.url, b"{}", token="wrong-token-wrong-token-wrong").status_code != 401:
                 raise DeliveryError(f"{implementation} accepted a wrong token")
+            # A valid delivery of no alerts runs the whole POST path and calls Appwrite for nothing.
+            if post(host.url, body([])).status_code != 200:
+                raise DeliveryError(f"{implementation} refused a delivery of no alerts")
             yield host
 
     def _deliver(self, host: FunctionHost, implementation: Implementation, size: int, phase: Phase,
-                 idle: int | None) -> Measured:
+                 series: int, idle: int | None) -> Sample:
         pid = host.pids[0]
         control = self._emulator.control
-        body = phase_body(phase, size)
+        body = phase_body(phase, size, series)
         control.reset_calls()
         if not procstat.reset_peak(pid):
             self.peak_resets_work = False
@@ -187,36 +228,43 @@ class Bench:
             answer: dict[str, Any] = reply.json()
         except json.JSONDecodeError:
             answer = {}
-        return Measured(
-            implementation=implementation, size=size, phase=phase, wall_seconds=wall,
-            status_code=reply.status_code, calls=calls,
+        return Sample(
+            wall_seconds=wall, calls=calls,
             cpu_seconds=None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
             peak_above_idle_bytes=None if peak is None or idle is None else peak - idle,
             reply={k: v for k, v in answer.items() if k in ("created", "updated", "unchanged", "messagesSent")},
         )
 
-    def run(self, implementation: Implementation, size: int, phases: Sequence[Phase]) -> list[Measured]:
-        """Deliver the given phases in order on a fresh project; phases before the first given one are
-        delivered without latency and not measured, so that the measured phase finds the rows it expects."""
+    def run(self, implementation: Implementation, size: int, phases: Sequence[Phase], *,
+            repeats: int = 1) -> list[Measured]:
+        """Deliver the given phases in order on a fresh project, `repeats` times on distinct alerts.
+
+        Phases before the first one given are delivered first, without latency and unmeasured, so that the
+        measured phases find the rows they expect.
+        """
         self.fresh_project()
         control = self._emulator.control
-        results: list[Measured] = []
+        order = list(Phase)
+        setup = order[: min(order.index(phase) for phase in phases)]
+        samples: dict[Phase, list[Sample]] = {phase: [] for phase in phases}
         with self.serve(implementation) as host:
-            first_measured = min(phases, key=list(Phase).index)
-            for phase in list(Phase)[: list(Phase).index(first_measured)]:
-                started = time.perf_counter()
-                answer = post(host.url, phase_body(phase, size))
-                if answer.status_code != 200:
-                    raise DeliveryError(f"seeding {implementation} N={size} {phase}: HTTP {answer.status_code}")
-                self._progress(f"  {implementation} N={size}: {phase} delivered without latency to set up "
-                               f"({time.perf_counter() - started:.1f} s, not measured)")
+            for series in range(repeats):
+                for phase in setup:
+                    started = time.perf_counter()
+                    answer = post(host.url, phase_body(phase, size, series))
+                    if answer.status_code != 200:
+                        raise DeliveryError(f"setting up {implementation} N={size} {phase}: HTTP {answer.status_code}")
+                    self._progress(f"  {implementation} N={size:,}: {phase} delivered without latency to set up "
+                                   f"({time.perf_counter() - started:.1f} s, not measured)")
             control.set_latency(self._latency_ms)
             idle = procstat.rss_bytes(host.pids[0])
-            for phase in phases:
-                measured = self._deliver(host, implementation, size, phase, idle)
-                results.append(measured)
-                self._progress(f"  {implementation} N={size} {phase}: {measured.wall_seconds * 1000:.0f} ms, "
-                               f"calls {measured.calls.short()}")
+            for series in range(repeats):
+                for phase in phases:
+                    samples[phase].append(self._deliver(host, implementation, size, phase, series, idle))
+        results = [Measured(implementation, size, phase, tuple(samples[phase])) for phase in phases]
+        for measured in results:
+            self._progress(f"  {implementation} N={size:,} {measured.phase}: {measured.wall_seconds * 1000:,.1f} ms"
+                           f"{f' (median of {repeats})' if repeats > 1 else ''}, calls {measured.calls.short()}")
         return results
 
     def overlap(self, size: int, phases: Sequence[Phase] = (Phase.FIRST, Phase.AGAIN)) -> list[Overlap]:

@@ -16,9 +16,12 @@ class Machine:
     cores: int
     python: str
     system: str
+    # The 1-minute load average when the benchmark started: above the core count, other work shared the CPUs.
+    load: float | None
 
     def describe(self) -> str:
-        return f"{self.cpu}, {self.cores} core(s), Python {self.python}, {self.system}"
+        load = "" if self.load is None else f"; load average {self.load:.2f} at start"
+        return f"{self.cpu}, {self.cores} core(s), {self.python}, {self.system}{load}"
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -42,10 +45,18 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def _load() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
 def this_machine() -> Machine:
     return Machine(
         cpu=_cpu_model(),
         cores=_cores(),
         python=f"{platform.python_implementation()} {sys.version.split()[0]}",
         system=f"{platform.system()} {platform.release()}",
+        load=_load(),
     )

@@ -43,22 +43,23 @@ class Phase(StrEnum):
 PHASES: tuple[Phase, ...] = (Phase.FIRST, Phase.AGAIN, Phase.RESOLVE)
 
 
-def firing_alerts(size: int) -> list[dict[str, Any]]:
-    """`size` distinct firing alerts; alert 0, 10, 20, ... are critical."""
+def firing_alerts(size: int, series: int = 0) -> list[dict[str, Any]]:
+    """`size` distinct firing alerts; alert 0, 10, 20, ... are critical. Each `series` has other fingerprints."""
+    prefix = f"s{series}-" if series else ""
     alerts: list[dict[str, Any]] = []
     for index in range(size):
         critical = index % CRITICAL_EVERY == 0
         alerts.append(payloads.alert(
             "HostDown" if critical else "HostHighLoad",
             severity="critical" if critical else "warning",
-            instance=f"node-{index:05d}:9100",
+            instance=f"{prefix}node-{index:05d}:9100",
             starts_at=T0,
         ))
     return alerts
 
 
-def alerts_for(phase: Phase, size: int) -> list[dict[str, Any]]:
-    alerts = firing_alerts(size)
+def alerts_for(phase: Phase, size: int, series: int = 0) -> list[dict[str, Any]]:
+    alerts = firing_alerts(size, series)
     if phase is Phase.RESOLVE:
         return [payloads.resolved(alert, RESOLVED_AT) for alert in alerts]
     return alerts
@@ -68,8 +69,8 @@ def body(alerts: Sequence[Mapping[str, Any]]) -> bytes:
     return json.dumps(payloads.payload(alerts)).encode("utf-8")
 
 
-def phase_body(phase: Phase, size: int) -> bytes:
-    return body(alerts_for(phase, size))
+def phase_body(phase: Phase, size: int, series: int = 0) -> bytes:
+    return body(alerts_for(phase, size, series))
 
 
 def _targets(alert: Mapping[str, Any]) -> list[tuple[str, str]]:

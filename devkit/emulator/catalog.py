@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import datetimes, uniques
 from .columns import Column
 from .errors import ApiError
 from .indexes import Index
+from .store import Connection
 
 
 @dataclass
@@ -42,14 +45,14 @@ class TableInfo:
         return [index for index in self.indexes if index.status == "available"]
 
 
-def database_row(connection: sqlite3.Connection, database_id: str) -> sqlite3.Row:
-    row = connection.execute("SELECT * FROM databases WHERE id = ?", (database_id,)).fetchone()
+def database_row(connection: Connection, database_id: str) -> sqlite3.Row:
+    row: sqlite3.Row | None = connection.execute("SELECT * FROM databases WHERE id = ?", (database_id,)).fetchone()
     if row is None:
         raise ApiError("database_not_found", None, database_id)
     return row
 
 
-def load_table(connection: sqlite3.Connection, database_id: str, table_id: str) -> TableInfo:
+def load_table(connection: Connection, database_id: str, table_id: str) -> TableInfo:
     """The table with settled columns and indexes; 404 for a missing database or table."""
     database = database_row(connection, database_id)
     row = connection.execute(
@@ -57,7 +60,9 @@ def load_table(connection: sqlite3.Connection, database_id: str, table_id: str) 
     ).fetchone()
     if row is None:
         raise ApiError("table_not_found", None, table_id)
-    settle(connection, int(row["pk"]))
+    pk = int(row["pk"])
+    if settle(connection, pk):
+        row = connection.execute("SELECT * FROM tables WHERE pk = ?", (pk,)).fetchone()
     table = TableInfo(
         pk=int(row["pk"]),
         database_id=database_id,
@@ -71,35 +76,63 @@ def load_table(connection: sqlite3.Connection, database_id: str, table_id: str) 
         created=row["created"],
         updated=row["updated"],
     )
-    table.columns = [
-        Column.from_json(json.loads(spec))
-        for (spec,) in connection.execute(
-            "SELECT spec FROM columns WHERE table_pk = ? ORDER BY position", (table.pk,)
-        )
-    ]
-    table.indexes = [
-        Index.from_json(json.loads(spec))
-        for (spec,) in connection.execute(
-            "SELECT spec FROM indexes WHERE table_pk = ? ORDER BY position", (table.pk,)
-        )
-    ]
+    version = int(row["schema_version"])
+    cached = connection.schema_cache.get(pk)
+    if cached is None or cached[0] != version:
+        columns = [
+            Column.from_json(json.loads(spec))
+            for (spec,) in connection.execute("SELECT spec FROM columns WHERE table_pk = ? ORDER BY position", (pk,))
+        ]
+        indexes = [
+            Index.from_json(json.loads(spec))
+            for (spec,) in connection.execute("SELECT spec FROM indexes WHERE table_pk = ? ORDER BY position", (pk,))
+        ]
+        cached = (version, (columns, indexes))
+        connection.schema_cache[pk] = cached
+    # Callers only read these; the lists are copied so the cache cannot be reshaped by accident.
+    table.columns, table.indexes = list(cached[1][0]), list(cached[1][1])
     return table
 
 
-def table_rows(connection: sqlite3.Connection, database_id: str) -> list[sqlite3.Row]:
+def _change(
+    connection: Connection, table_pk: int, edit: Callable[[list[Column], list[Index]], None]
+) -> None:
+    """Give the table a new schema version, applying `edit` to a current cached copy (else dropping it)."""
+    current = connection.execute("SELECT schema_version FROM tables WHERE pk = ?", (table_pk,)).fetchone()[0]
+    version = connection.new_version()
+    connection.execute("UPDATE tables SET schema_version = ? WHERE pk = ?", (version, table_pk))
+    cached = connection.schema_cache.get(table_pk)
+    if cached is None or cached[0] != current:
+        connection.schema_cache.pop(table_pk, None)
+        return
+    columns, indexes = list(cached[1][0]), list(cached[1][1])
+    edit(columns, indexes)
+    connection.schema_cache[table_pk] = (version, (columns, indexes))
+
+
+def _replace(items: list[Any], replacements: dict[str, Any]) -> None:
+    for position, item in enumerate(items):
+        if item.key in replacements:
+            items[position] = replacements[item.key]
+
+
+def table_rows(connection: Connection, database_id: str) -> list[sqlite3.Row]:
     return list(connection.execute("SELECT * FROM tables WHERE database_id = ? ORDER BY pk", (database_id,)))
 
 
-def settle(connection: sqlite3.Connection, table_pk: int) -> None:
-    """Finish every column and index whose simulated worker is due."""
+def settle(connection: Connection, table_pk: int) -> bool:
+    """Finish every column and index whose simulated worker is due; True if any did."""
     now = time.time()
     due_columns = connection.execute(
         "SELECT key, spec, ready_at, outcome, outcome_error FROM columns "
         "WHERE table_pk = ? AND outcome IN ('available', 'failed') AND ready_at <= ?",
         (table_pk, now),
     ).fetchall()
+    settled_columns: dict[str, Column] = {}
+    settled_indexes: dict[str, Index] = {}
     for key, spec, ready_at, outcome, error in due_columns:
         column = Column.from_json(json.loads(spec))
+        settled_columns[key] = column
         column.status, column.error = outcome, error
         column.updated = datetimes.from_timestamp(ready_at)
         connection.execute(
@@ -113,6 +146,7 @@ def settle(connection: sqlite3.Connection, table_pk: int) -> None:
     ).fetchall()
     for key, spec, ready_at, outcome, error in due_indexes:
         index = Index.from_json(json.loads(spec))
+        settled_indexes[key] = index
         index.status, index.error = outcome, error
         if outcome == "available" and index.type == "unique" and not uniques.build(connection, table_pk, index):
             # Existing rows already violate it: the worker's CREATE UNIQUE INDEX fails.
@@ -122,10 +156,19 @@ def settle(connection: sqlite3.Connection, table_pk: int) -> None:
             "UPDATE indexes SET spec = ?, outcome = 'settled' WHERE table_pk = ? AND key = ?",
             (json.dumps(index.to_json()), table_pk, key),
         )
+    if not (settled_columns or settled_indexes):
+        return False
+
+    def edit(columns: list[Column], indexes: list[Index]) -> None:
+        _replace(columns, settled_columns)
+        _replace(indexes, settled_indexes)
+
+    _change(connection, table_pk, edit)
+    return True
 
 
 def insert_column(
-    connection: sqlite3.Connection,
+    connection: Connection,
     table_pk: int,
     column: Column,
     *,
@@ -139,10 +182,11 @@ def insert_column(
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (table_pk, column.key, position, json.dumps(column.to_json()), ready_at, outcome, error),
     )
+    _change(connection, table_pk, lambda columns, indexes: columns.append(column))
 
 
 def insert_index(
-    connection: sqlite3.Connection,
+    connection: Connection,
     table_pk: int,
     index: Index,
     *,
@@ -156,3 +200,4 @@ def insert_index(
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (table_pk, index.key, position, json.dumps(index.to_json()), ready_at, outcome, error),
     )
+    _change(connection, table_pk, lambda columns, indexes: indexes.append(index))

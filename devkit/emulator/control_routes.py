@@ -105,7 +105,7 @@ def _fail_schema(services: Services, body: dict[str, Any]) -> dict[str, Any]:
     outcome = _field(body, "outcome", str)
     if kind not in ("column", "index") or outcome not in ("stuck", "failed"):
         raise ControlError("kind must be column|index and outcome stuck|failed")
-    services.hooks.fail_schema(kind, _field(body, "key", str), outcome, _field(body, "error", str, ""))  # type: ignore[arg-type]
+    services.hooks.fail_schema(kind, _field(body, "key", str), outcome, _field(body, "error", str, ""))
     return {"ok": True}
 
 

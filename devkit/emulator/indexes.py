@@ -111,7 +111,7 @@ def _length_problem(index: Index, resolved: list[Column]) -> str | None:
     for position, column in enumerate(resolved):
         given = index.lengths[position] if position < len(index.lengths) else None
         if column.type in _STRING_TYPES:
-            size = column.size if column.type in ("string", "varchar") else column.size
+            size = column.size
             length = given if given else size
         else:
             size = length = 1

@@ -75,7 +75,7 @@ def paginate(items: list[dict[str, Any]], plan: Plan, label: str) -> list[dict[s
         if direction == "RANDOM":
             random.shuffle(ordered)
             continue
-        ordered.sort(key=lambda item, a=attribute: _sort_key(item.get(a)), reverse=direction == "DESC")
+        ordered.sort(key=_sorter(attribute), reverse=direction == "DESC")
     if plan.cursor is not None:
         position = next((i for i, item in enumerate(ordered) if item.get("$id") == plan.cursor), None)
         if position is None:
@@ -85,6 +85,10 @@ def paginate(items: list[dict[str, Any]], plan: Plan, label: str) -> list[dict[s
     limit = plan.limit if plan.limit is not None else DEFAULT_LIMIT
     page = ordered[offset : offset + limit]
     return page[::-1] if plan.cursor_before else page
+
+
+def _sorter(attribute: str) -> Callable[[dict[str, Any]], tuple[int, Any]]:
+    return lambda item: _sort_key(item.get(attribute))
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

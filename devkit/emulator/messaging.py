@@ -35,7 +35,7 @@ from .params import (
     WhiteList,
 )
 from .queries import Attribute
-from .store import Store
+from .store import Connection, Store
 
 _TOTAL_COLUMN = {"email": "email_total", "sms": "sms_total", "push": "push_total"}
 _UIDS = ArrayList(UID)
@@ -101,8 +101,8 @@ class Messaging:
             return topic_response(self._topic(connection, topic_id))
 
     @staticmethod
-    def _topic(connection: sqlite3.Connection, topic_id: str) -> sqlite3.Row:
-        row = connection.execute("SELECT * FROM topics WHERE id = ?", (topic_id,)).fetchone()
+    def _topic(connection: Connection, topic_id: str) -> sqlite3.Row:
+        row: sqlite3.Row | None = connection.execute("SELECT * FROM topics WHERE id = ?", (topic_id,)).fetchone()
         if row is None:
             raise ApiError("topic_not_found")
         return row
@@ -219,9 +219,9 @@ class Messaging:
         extras["priority"] = params.optional("priority", WhiteList(["normal", "high"]), "high")
         return extras
 
-    def _message(self, connection: sqlite3.Connection, message_id: str) -> sqlite3.Row:
+    def _message(self, connection: Connection, message_id: str) -> sqlite3.Row:
         self.settle(connection)
-        row = connection.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        row: sqlite3.Row | None = connection.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
         if row is None:
             raise ApiError("message_not_found")
         return row
@@ -246,7 +246,7 @@ class Messaging:
             item.pop("$sequence", None)
         return {"total": total, "messages": page}
 
-    def settle(self, connection: sqlite3.Connection) -> None:
+    def settle(self, connection: Connection) -> None:
         """Run the simulated messaging worker for every message that is due."""
         now = time.time()
         due = connection.execute(
@@ -266,7 +266,9 @@ class Messaging:
                 (status, json.dumps(document), finished, message_id),
             )
 
-    def _deliver(self, connection: sqlite3.Connection, provider_type: str, topics: list[str]) -> tuple[str, list[str], int]:
+    def _deliver(
+        self, connection: Connection, provider_type: str, topics: list[str]
+    ) -> tuple[str, list[str], int]:
         if not self.hooks.provider_enabled(provider_type):
             return "failed", ["No enabled provider found."], 0
         column = _TOTAL_COLUMN[provider_type]

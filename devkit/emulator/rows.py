@@ -32,7 +32,7 @@ from .params import (
 from .phpcompare import loose_equal, strict_equal
 from .queries import Attribute, Query, QueryError, Validator, parse_all
 from .rowsql import Sql, Translator, cursor_condition, effective_orders, expression, order_by
-from .store import Store
+from .store import Connection, Store
 
 COUNT_LIMIT = 5000
 DEFAULT_LIMIT = 25
@@ -86,7 +86,7 @@ class Rows:
     # -- shared helpers -------------------------------------------------------------------------
 
     @staticmethod
-    def _table(connection: sqlite3.Connection, caller: Caller, database_id: str, table_id: str) -> TableInfo:
+    def _table(connection: Connection, caller: Caller, database_id: str, table_id: str) -> TableInfo:
         table = load_table(connection, database_id, table_id)
         if not caller.is_key and not table.database_enabled:
             raise ApiError("database_not_found", None, database_id)
@@ -95,7 +95,7 @@ class Rows:
         return table
 
     @staticmethod
-    def _fetch(connection: sqlite3.Connection, table: TableInfo, row_ids: list[str]) -> dict[str, StoredRow]:
+    def _fetch(connection: Connection, table: TableInfo, row_ids: list[str]) -> dict[str, StoredRow]:
         found: dict[str, StoredRow] = {}
         unique_ids = list(dict.fromkeys(row_ids))
         for start in range(0, len(unique_ids), 500):
@@ -153,9 +153,9 @@ class Rows:
             if key in document and datetimes.parse(document[key]) is None:
                 return f'Attribute "{key}" has invalid type. {datetimes.DESCRIPTION}'
         for key, value in document.items():
-            column = columns.get(key)
-            if column is not None:
-                problem = column.check(value)
+            target = columns.get(key)
+            if target is not None:
+                problem = target.check(value)
                 if problem is not None:
                     return problem
         return None
@@ -187,14 +187,14 @@ class Rows:
             return fallback
         return datetimes.normalize(given) or fallback
 
-    def _allocate(self, connection: sqlite3.Connection, table: TableInfo, count: int) -> int:
+    def _allocate(self, connection: Connection, table: TableInfo, count: int) -> int:
         row = connection.execute(
             "UPDATE tables SET next_seq = next_seq + ? WHERE pk = ? RETURNING next_seq", (count, table.pk)
         ).fetchone()
         return int(row[0]) - count
 
     def _insert(
-        self, connection: sqlite3.Connection, table: TableInfo, rows: list[StoredRow], duplicate_id: str
+        self, connection: Connection, table: TableInfo, rows: list[StoredRow], duplicate_id: str
     ) -> None:
         try:
             connection.executemany(
@@ -216,7 +216,7 @@ class Rows:
                     uniques.row_view(row.id, row.created, row.updated, row.data),
                 )
 
-    def _rewrite(self, connection: sqlite3.Connection, table: TableInfo, rows: list[StoredRow]) -> None:
+    def _rewrite(self, connection: Connection, table: TableInfo, rows: list[StoredRow]) -> None:
         connection.executemany(
             "UPDATE rows SET created = ?, updated = ?, permissions = ?, data = ? WHERE table_pk = ? AND seq = ?",
             [
@@ -309,7 +309,7 @@ class Rows:
         return document
 
     def _create_rows(
-        self, connection: sqlite3.Connection, table: TableInfo, documents: list[dict[str, Any]], duplicate_id: str
+        self, connection: Connection, table: TableInfo, documents: list[dict[str, Any]], duplicate_id: str
     ) -> list[StoredRow]:
         now = datetimes.now()
         pending = []
@@ -468,7 +468,7 @@ class Rows:
 
     def _upsert_rows(
         self,
-        connection: sqlite3.Connection,
+        connection: Connection,
         caller: Caller,
         table: TableInfo,
         documents: list[dict[str, Any]],
@@ -602,7 +602,7 @@ class Rows:
             selections = plan.selections or None
             return {"total": total, "rows": [self.render(table, row, selections) for row in rows]}
 
-    def _check_cursor(self, connection: sqlite3.Connection, table: TableInfo, query: Query) -> None:
+    def _check_cursor(self, connection: Connection, table: TableInfo, query: Query) -> None:
         if not ids.is_uid(query.value):
             raise ApiError("general_query_invalid", f"Invalid cursor: {ids.UID_DESCRIPTION}")
         if not self._fetch(connection, table, [str(query.value)]):
@@ -610,7 +610,7 @@ class Rows:
 
     @staticmethod
     def _cursor_values(
-        connection: sqlite3.Connection, table: TableInfo, cursor: str, orders: list[tuple[str, str]]
+        connection: Connection, table: TableInfo, cursor: str, orders: list[tuple[str, str]]
     ) -> dict[str, Any]:
         named = [attribute for attribute, direction in orders if direction != "RANDOM"]
         selected = ", ".join(expression(attribute) for attribute in named) or "1"

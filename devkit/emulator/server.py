@@ -16,6 +16,10 @@ from .http import build_app
 from .services import Services
 
 
+MAX_REQUEST_LINE = 4 * 1024 * 1024
+MAX_HEADER_FIELD = 64 * 1024
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -88,9 +92,17 @@ class Emulator:
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
-            runner = web.AppRunner(build_app(self._services), access_log=None, handle_signals=False)
+            runner = web.AppRunner(
+                build_app(self._services),
+                access_log=None,
+                handle_signals=False,
+                shutdown_timeout=0.5,
+                # Appwrite accepts long query strings (100 queries of 4096 characters); aiohttp's default is 8 KiB.
+                max_line_size=MAX_REQUEST_LINE,
+                max_field_size=MAX_HEADER_FIELD,
+            )
             loop.run_until_complete(runner.setup())
-            loop.run_until_complete(web.SockSite(runner, sock, shutdown_timeout=0.5).start())
+            loop.run_until_complete(web.SockSite(runner, sock).start())
             self._runner = runner
         except BaseException as error:
             failure.append(error)

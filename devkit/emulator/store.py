@@ -6,10 +6,13 @@ lookups by `$id` and bulk writes stay index-driven, and filters use SQLite's JSO
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS databases (
@@ -31,6 +34,7 @@ CREATE TABLE IF NOT EXISTS tables (
     created TEXT NOT NULL,
     updated TEXT NOT NULL,
     next_seq INTEGER NOT NULL DEFAULT 1,
+    schema_version INTEGER NOT NULL DEFAULT 0,
     UNIQUE (database_id, id)
 );
 CREATE TABLE IF NOT EXISTS columns (
@@ -117,13 +121,26 @@ _DATA_TABLES = (
 )
 
 
+class Connection(sqlite3.Connection):
+    """The connection, carrying a cache of parsed table schemas keyed by table and schema version."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schema_cache: dict[int, tuple[int, Any]] = {}
+        self._versions = itertools.count(time.time_ns())
+
+    def new_version(self) -> int:
+        """A schema version never handed out before, even across rolled-back transactions."""
+        return next(self._versions)
+
+
 class Store:
     """The SQLite database; every access goes through `transaction()` or `read()`."""
 
     def __init__(self, path: str | None = None) -> None:
         self._lock = threading.RLock()
         self._connection = sqlite3.connect(
-            path or ":memory:", check_same_thread=False, isolation_level=None, timeout=30.0
+            path or ":memory:", check_same_thread=False, isolation_level=None, timeout=30.0, factory=Connection
         )
         self._connection.row_factory = sqlite3.Row
         if path:
@@ -132,7 +149,7 @@ class Store:
         self._connection.executescript(_SCHEMA)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         """An atomic unit of work: committed on success, rolled back on any exception."""
         with self._lock:
             self._connection.execute("BEGIN IMMEDIATE")
@@ -143,7 +160,7 @@ class Store:
                 raise
             self._connection.execute("COMMIT")
 
-    def next_value(self, connection: sqlite3.Connection, name: str) -> int:
+    def next_value(self, connection: Connection, name: str) -> int:
         """A monotonically increasing counter (internal sequences of databases, topics, ...)."""
         row = connection.execute(
             "INSERT INTO counters (name, value) VALUES (?, 1) "
@@ -156,6 +173,7 @@ class Store:
         with self.transaction() as connection:
             for table in _DATA_TABLES:
                 connection.execute(f"DELETE FROM {table}")
+            connection.schema_cache.clear()
 
     def close(self) -> None:
         with self._lock:

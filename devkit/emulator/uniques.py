@@ -12,6 +12,7 @@ from typing import Any
 
 from .errors import ApiError
 from .indexes import Index
+from .store import Connection
 
 
 def row_view(row_id: str, created: str, updated: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -26,7 +27,7 @@ def entry(index: Index, view: dict[str, Any]) -> str | None:
     return json.dumps(values, separators=(",", ":"), ensure_ascii=False)
 
 
-def build(connection: sqlite3.Connection, table_pk: int, index: Index) -> bool:
+def build(connection: Connection, table_pk: int, index: Index) -> bool:
     """Index every existing row; False (and nothing kept) if existing rows already collide."""
     rows = connection.execute(
         "SELECT seq, id, created, updated, data FROM rows WHERE table_pk = ?", (table_pk,)
@@ -47,14 +48,14 @@ def build(connection: sqlite3.Connection, table_pk: int, index: Index) -> bool:
     return True
 
 
-def release(connection: sqlite3.Connection, table_pk: int, seqs: Iterable[int]) -> None:
+def release(connection: Connection, table_pk: int, seqs: Iterable[int]) -> None:
     connection.executemany(
         "DELETE FROM unique_values WHERE table_pk = ? AND row_seq = ?", [(table_pk, seq) for seq in seqs]
     )
 
 
 def claim(
-    connection: sqlite3.Connection,
+    connection: Connection,
     table_pk: int,
     indexes: list[Index],
     seq: int,

@@ -1,8 +1,9 @@
 """The channel between the host process and each worker process: a socket pair, one line per message.
 
 The host sends the worker's configuration as one JSON line; the worker answers `ready <pid>` once it is
-serving, or `error <message>` if it cannot. The host then keeps its end open and never writes again: the
-worker treats end-of-file as "the host is gone" and shuts down, so no worker outlives its host.
+serving, or `error <message>` if it cannot. The host then keeps its end open until it sends `stop`. End of
+file without `stop` means the host died: the worker removes the host's scratch directory and exits, so no
+worker and no temporary file outlives a killed host.
 The API key travels here rather than on the command line, where `ps` would show it.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 READY = "ready"
 ERROR = "error"
+STOP = "stop"
 MAX_LINE_BYTES = 1 << 20
 
 
@@ -28,6 +30,8 @@ class WorkerConfig:
     timeout_seconds: float
     log_file: str | None
     echo: bool
+    scratch: str | None = None
+    """The host's temporary directory, removed by the last worker standing if the host dies."""
 
     def to_line(self) -> bytes:
         return (json.dumps(asdict(self)) + "\n").encode("utf-8")

@@ -3,11 +3,13 @@
 The host process starts `workers` worker processes (`devkit.runtime.worker`), each serving the same port,
 waits until every one reports it is serving, restarts any that dies while the host runs (as gunicorn does),
 and on `stop()` ends them all: SIGTERM, then SIGKILL for one stuck in a synchronous `main`. Each worker also
-exits by itself when the host's end of its control channel closes, so none outlives a killed host.
+exits by itself when the host's end of its control channel closes without a `stop`, so none outlives a
+killed host; they then remove the host's temporary directory too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -33,6 +35,7 @@ HOST = "127.0.0.1"
 _DEVKIT_ROOT = Path(__file__).resolve().parents[2]
 _STOP_GRACE_SECONDS = 5.0
 _SUPERVISE_INTERVAL_SECONDS = 0.1
+_RESTART_BACKOFF_SECONDS = 1.0
 
 
 class HostError(RuntimeError):
@@ -206,6 +209,7 @@ class FunctionHost:
                 timeout_seconds=self._timeout,
                 log_file=str(self._log_file),
                 echo=self._echo,
+                scratch=str(scratch),
             )
             self._port = port
             pending = [self._spawn() for _ in range(self._worker_count)]
@@ -266,11 +270,17 @@ class FunctionHost:
             file=sys.stderr,
         )
         dead.channel.close()
+        worker: _Worker | None = None
         try:
             worker = self._spawn()
             self._await_ready(worker, time.monotonic() + self._start_timeout)
         except (HostError, OSError) as exc:
             print(f"function host: could not restart a worker: {exc}", file=sys.stderr)
+            if worker is not None:
+                worker.channel.close()
+                worker.process.kill()
+                worker.process.wait()
+            self._stopping.wait(_RESTART_BACKOFF_SECONDS)  # the dead slot is retried on the next round
             return
         with self._lock:
             self._workers[self._workers.index(dead)] = worker
@@ -285,6 +295,8 @@ class FunctionHost:
         with self._lock:
             workers, self._workers = self._workers, []
         for worker in workers:
+            with contextlib.suppress(OSError):  # a worker that already died has closed its end
+                control.send_line(worker.channel, control.STOP)
             worker.channel.close()
             if worker.process.poll() is None:
                 worker.process.send_signal(signal.SIGTERM)

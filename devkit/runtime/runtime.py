@@ -145,7 +145,11 @@ class FunctionRuntime:
 
     async def execute(self, invocation: Invocation) -> Outcome:
         log = ExecutionLog()
-        context = Context(build_request(invocation), log)
+        try:
+            context = Context(build_request(invocation), log)
+        except ValueError as exc:  # a Host header whose port is not a number
+            log.error(_traceback_text(exc))
+            return to_outcome(_empty(500), log)
         with capture.capturing() as native:
             output = await self._run(context, log)
         log.add_native(native.getvalue())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import secrets
 import shlex
@@ -18,7 +19,6 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -48,7 +48,7 @@ class ServeError(Exception):
     """Something the person running the command must fix; the message says what."""
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Appwrite:
     """Where the function's Appwrite is, and whether it is the emulator started here."""
 
@@ -57,6 +57,7 @@ class Appwrite:
     api_key: str
     local: bool
     data: str = ""
+    schema: str = ""
 
 
 def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> argparse.Namespace:
@@ -77,6 +78,8 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> argparse.Name
     parser.add_argument("--api-key", default=environ.get("APPWRITE_API_KEY", ""),
                         help="API key passed to the function as x-appwrite-key (env APPWRITE_API_KEY)")
     parser.add_argument("--memory", action="store_true", help="keep the local emulator's data in memory only")
+    parser.add_argument("--emulator-port", type=int, default=0,
+                        help="port of the local emulator (default: any free one)")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
@@ -95,15 +98,18 @@ def _env_file(args: argparse.Namespace, function_dir: Path) -> Path | None:
 
 
 @contextlib.contextmanager
-def local_appwrite(function_dir: Path, project_id: str, *, memory: bool) -> Iterator[Appwrite]:
+def local_appwrite(function_dir: Path, project_id: str, *, memory: bool, port: int = 0) -> Iterator[Appwrite]:
     """Start the emulator, bootstrap the schema into `project_id`, stop the emulator afterwards."""
     from devkit.emulator import Emulator
 
     data_path = None if memory else function_dir / EMULATOR_DATA
     if data_path is not None:
         data_path.parent.mkdir(parents=True, exist_ok=True)
-    emulator = Emulator(data_path=data_path)
-    emulator.start()
+    emulator = Emulator(data_path=None if data_path is None else str(data_path))
+    try:
+        emulator.start(port=port)
+    except OSError as exc:
+        raise ServeError(f"the local emulator cannot listen on port {port}: {exc.strerror or exc}") from exc
     try:
         appwrite = Appwrite(
             endpoint=emulator.endpoint,
@@ -112,23 +118,24 @@ def local_appwrite(function_dir: Path, project_id: str, *, memory: bool) -> Iter
             local=True,
             data="in memory" if data_path is None else f"data in {data_path}",
         )
-        bootstrap_schema(appwrite)
-        yield appwrite
+        bootstrapped = bootstrap_schema(appwrite)
+        yield dataclasses.replace(appwrite, schema="bootstrapped" if bootstrapped else "NOT bootstrapped")
     finally:
         emulator.stop()
 
 
-def bootstrap_schema(appwrite: Appwrite) -> None:
-    """Create whatever the schema declares and the project lacks."""
+def bootstrap_schema(appwrite: Appwrite) -> bool:
+    """Create whatever the schema declares and the project lacks; False if there is no bootstrap code."""
     try:
         from src.provision import apply_schema
     except ModuleNotFoundError as exc:
         if exc.name not in ("src", "src.provision"):
             raise
         print("warning: src/provision.py is missing; the schema was not bootstrapped", file=sys.stderr)
-        return
+        return False
     if not apply_schema(appwrite.endpoint, appwrite.project_id, appwrite.api_key):
         raise ServeError("the schema could not be bootstrapped into the local emulator (see above)")
+    return True
 
 
 def webhook_token(file_variables: Mapping[str, str], environ: Mapping[str, str]) -> tuple[str, bool]:
@@ -172,12 +179,13 @@ def banner(
         key = "set (not shown)" if appwrite.api_key else "NONE: set APPWRITE_API_KEY or --api-key"
     origin = "generated for this run; put WEBHOOK_TOKEN in .env to keep it" if token_generated else "configured"
     lines = [
-        f"{config.name} is served locally, like Appwrite's Python runtime would.",
+        f"{config.name} is served locally, the way Appwrite's Python runtime serves it.",
         "",
         f"  function   {host.url}   ({workers} worker{'s' if workers > 1 else ''}, "
         f"timeout {timeout:g} s, {config.entrypoint})",
         f"  appwrite   {appwrite.endpoint}   project {appwrite.project_id}   ({where})",
         f"  api key    {key}",
+        *([f"  schema     {appwrite.schema}"] if appwrite.schema else []),
         f"  token      {token}   ({origin})",
         f"  env file   {env_file if env_file is not None else 'none'}",
     ]
@@ -210,7 +218,18 @@ def _wait_for_stop_signal() -> None:
             signal.signal(sig, handler)
 
 
+def connect_appwrite(args: argparse.Namespace, function_dir: Path, stack: contextlib.ExitStack) -> Appwrite:
+    """The configured Appwrite, or a local emulator (stopped when `stack` closes) with the schema in it."""
+    if args.endpoint:
+        if not args.project:
+            raise ServeError("an Appwrite endpoint needs a project: set APPWRITE_PROJECT_ID or --project")
+        return Appwrite(args.endpoint, args.project, args.api_key, local=False)
+    project_id = args.project or LOCAL_PROJECT_ID
+    return stack.enter_context(local_appwrite(function_dir, project_id, memory=args.memory, port=args.emulator_port))
+
+
 def run(args: argparse.Namespace, function_dir: Path, environ: Mapping[str, str]) -> None:
+    """Start everything, print the banner, serve until SIGINT or SIGTERM, then stop everything."""
     config = read_function_config(function_dir)
     env_file = _env_file(args, function_dir)
     file_variables = read_env_file(env_file) if env_file is not None else {}
@@ -218,13 +237,7 @@ def run(args: argparse.Namespace, function_dir: Path, environ: Mapping[str, str]
     timeout = args.timeout if args.timeout is not None else config.timeout_seconds
 
     with contextlib.ExitStack() as stack:
-        if args.endpoint:
-            if not args.project:
-                raise ServeError("an Appwrite endpoint needs a project: set APPWRITE_PROJECT_ID or --project")
-            appwrite = Appwrite(args.endpoint, args.project, args.api_key, local=False)
-        else:
-            project_id = args.project or LOCAL_PROJECT_ID
-            appwrite = stack.enter_context(local_appwrite(function_dir, project_id, memory=args.memory))
+        appwrite = connect_appwrite(args, function_dir, stack)
         env = {
             "APPWRITE_FUNCTION_API_ENDPOINT": appwrite.endpoint,
             "APPWRITE_FUNCTION_PROJECT_ID": appwrite.project_id,

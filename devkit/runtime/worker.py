@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -101,8 +102,8 @@ class Worker:
             sys.__stdout__.flush()
 
 
-async def serve(config: control.WorkerConfig, channel: socket.socket) -> None:
-    """Serve until SIGTERM or until the host closes the control channel."""
+async def serve(config: control.WorkerConfig, channel: socket.socket) -> bool:
+    """Serve until SIGTERM, `stop` or the end of the control channel; True if the host vanished."""
     runner = web.AppRunner(Worker(config).app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(
@@ -113,20 +114,24 @@ async def serve(config: control.WorkerConfig, channel: socket.socket) -> None:
     except OSError as exc:
         control.send_line(channel, f"{control.ERROR} cannot listen on 127.0.0.1:{config.port}: {exc}")
         await runner.cleanup()
-        return
+        return False
 
     stop = asyncio.Event()
+    host_vanished = False
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
 
     def on_channel_readable() -> None:
+        nonlocal host_vanished
         try:
-            if not channel.recv(4096):
-                stop.set()
+            data = channel.recv(4096)
         except BlockingIOError:
-            pass
+            return
         except OSError:
-            stop.set()
+            data = b""
+        if not data:
+            host_vanished = True
+        stop.set()  # `stop` is the only message the host sends after the configuration
 
     control.send_line(channel, f"{control.READY} {os.getpid()}")
     channel.setblocking(False)
@@ -134,6 +139,13 @@ async def serve(config: control.WorkerConfig, channel: socket.socket) -> None:
     await stop.wait()
     loop.remove_reader(channel.fileno())
     await runner.cleanup()
+    return host_vanished
+
+
+def _remove_scratch(scratch: Path) -> None:
+    """Remove the dead host's temporary directory, never following the link into the function."""
+    (scratch / "sandbox" / "function").unlink(missing_ok=True)
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _isolate_import_path() -> None:
@@ -158,7 +170,9 @@ def main(argv: list[str]) -> int:
     activate_sandbox(sandbox)
     os.chdir(sandbox)  # the runtime's working directory also holds `function/`
     capture.install()
-    asyncio.run(serve(config, channel))
+    host_vanished = asyncio.run(serve(config, channel))
+    if host_vanished and config.scratch:
+        _remove_scratch(Path(config.scratch))
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from appwrite.enums.tables_db_index_type import TablesDBIndexType
 from appwrite.query import Query
 
+from devkit.emulator.hooks import FaultMode, SchemaKind
 from src.provision import apply_schema
 from src.schema import EnumColumn, VarcharColumn, load_schema
 from tests.bootstrap.bootstrap_support import PROJECT, SCRIPT_PATH, Project
@@ -86,7 +88,9 @@ def test_second_run_changes_nothing_and_makes_no_write_call(project: Project) ->
     ],
     ids=["column", "index", "topic"],
 )
-def test_run_interrupted_halfway_is_completed_by_the_next(project: Project, mode: str, path: str, step: str) -> None:
+def test_run_interrupted_halfway_is_completed_by_the_next(
+    project: Project, mode: FaultMode, path: str, step: str
+) -> None:
     project.control.add_fault(path, method="POST", count=1, mode=mode, status=503)
     first = project.bootstrap()
     assert first.code == 2
@@ -95,6 +99,7 @@ def test_run_interrupted_halfway_is_completed_by_the_next(project: Project, mode
     assert "Traceback" not in first.err
     second = project.bootstrap()
     assert second.code == 0, second.out + second.err
+    assert "exists table alerts" in second.lines("exists")
     assert len(second.lines("created")) + len(second.lines("exists")) == RESOURCE_COUNT
     assert_as_declared(project)
 
@@ -262,6 +267,8 @@ def test_column_stuck_in_processing_is_reported_at_the_timeout(project: Project)
     assert run.lines("missing") == ["missing index alerts.severity_key not created: column severity is not available"]
     assert "created index alerts.status_key key on (status)" in run.lines("created")
     assert "larger --timeout" in run.out
+    assert "waiting for 17 columns of table alerts to become available (up to 0.3 s)" in run.err
+    assert re.search(r"16/17 columns of table alerts done after [0-9.]+ s", run.err)
 
 
 @pytest.mark.parametrize(
@@ -272,7 +279,7 @@ def test_column_stuck_in_processing_is_reported_at_the_timeout(project: Project)
     ],
 )
 def test_column_or_index_that_fails_is_reported_with_appwrites_error(
-    project: Project, kind: str, key: str, line: str
+    project: Project, kind: SchemaKind, key: str, line: str
 ) -> None:
     project.control.fail_schema(kind=kind, key=key, outcome="failed", error="disk full")
     run = project.bootstrap()

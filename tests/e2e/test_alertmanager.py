@@ -184,6 +184,7 @@ def lifecycle_alerts(start: datetime) -> tuple[list[PostedAlert], PostedAlert]:
     no_generator = PostedAlert(
         {"alertname": "Heartbeat", "instance": "probe-2", "job": "blackbox", "severity": "warning"},
         start - timedelta(seconds=6),
+        {"summary": "Heartbeat late"},
     )
     first = [disk("db-1:9100", "critical", 1), disk("db-2:9100", "warning", 2), disk("db-3:9100", "emergency", 3),
              odd, no_severity, no_generator]
@@ -358,3 +359,22 @@ def test_a_group_of_500_alerts_arrives_whole_and_becomes_one_digest(
         check_row(rows[alert.fingerprint], alert, status="firing", received_after=start)
     manager.wait("the digest", lambda: messages_reach(appwrite, 1))
     assert appwrite.sent() == [(MONITORING_TOPIC, "push", "[ALERTS] 500 firing (monitoring-alerts)")]
+
+
+def test_alert_with_labels_only_is_stored_and_announced(
+    appwrite: Appwrite, start_alertmanager: StartAlertmanager
+) -> None:
+    """An alert with nothing but labels (as `amtool alert add` posts it: no annotations, no generatorURL) is
+    stored and announced when it fires and when it resolves."""
+    manager = start_alertmanager()
+    bare = PostedAlert({"alertname": "Bare", "severity": "warning"}, now_ms())
+    firing = announced([bare], "firing")
+    rows = deliver_and_wait(appwrite, manager, [bare], status="firing", expected=firing)
+    check_row(rows[bare.fingerprint], bare, status="firing", received_after=bare.starts_at)
+    assert appwrite.sent() == sorted(firing) == [(MONITORING_TOPIC, "push", "[FIRING] Bare (warning)")]
+
+    done = bare.resolved(now_ms())
+    resolved = announced([done], "resolved")
+    rows = deliver_and_wait(appwrite, manager, [done], status="resolved", expected=firing + resolved)
+    check_row(rows[bare.fingerprint], done, status="resolved", received_after=bare.starts_at)
+    assert appwrite.sent() == sorted(firing + resolved)

@@ -6,13 +6,12 @@ import contextlib
 import json
 import os
 import re
-import select
 import shlex
 import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,11 +26,40 @@ _CONNECTION_VARIABLES = ("APPWRITE_ENDPOINT", "APPWRITE_PROJECT_ID", "APPWRITE_A
 
 
 class Served:
-    """A running serve.py and the banner it printed."""
+    """A running serve.py; a thread collects everything it prints."""
 
-    def __init__(self, process: subprocess.Popen[str], banner: str) -> None:
+    def __init__(self, process: subprocess.Popen[str]) -> None:
         self.process = process
-        self.banner = banner
+        self._lines: list[str] = []
+        self._more = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with self._more:
+                self._lines.append(line)
+                self._more.notify_all()
+        with self._more:
+            self._lines.append("")  # end of output
+            self._more.notify_all()
+
+    @property
+    def output(self) -> str:
+        with self._more:
+            return "".join(self._lines)
+
+    def wait_for(self, marker: str, timeout: float = 60) -> None:
+        with self._more:
+            ended = self._more.wait_for(lambda: marker in "".join(self._lines) or "" in self._lines, timeout)
+        if not ended or marker not in self.output:
+            self.process.kill()
+            pytest.fail(f"serve.py never printed {marker!r}:\n{self.output}")
+
+    @property
+    def banner(self) -> str:
+        return self.output.split(READY_MARKER, 1)[0]
 
     @property
     def url(self) -> str:
@@ -56,9 +84,12 @@ class Served:
         return children
 
     def stop(self, signum: int = signal.SIGINT) -> tuple[int, str]:
-        self.process.send_signal(signum)
-        out, _ = self.process.communicate(timeout=15)
-        return self.process.returncode, out
+        """Send `signum`; the exit code and all output once it ended."""
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        code = self.process.wait(timeout=15)
+        self._reader.join(timeout=5)
+        return code, self.output
 
 
 def start_serve(args: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> Served:
@@ -73,16 +104,9 @@ def start_serve(args: list[str], cwd: Path, extra_env: dict[str, str] | None = N
         stderr=subprocess.STDOUT,
         text=True,
     )
-    assert process.stdout is not None
-    banner, deadline = "", time.monotonic() + 60
-    while READY_MARKER not in banner:
-        ready, _, _ = select.select([process.stdout], [], [], max(deadline - time.monotonic(), 0))
-        line = process.stdout.readline() if ready else ""
-        if not line:
-            process.kill()
-            pytest.fail(f"serve.py did not become ready:\n{banner}{process.communicate()[0]}")
-        banner += line
-    return Served(process, banner)
+    served = Served(process)
+    served.wait_for(READY_MARKER)
+    return served
 
 
 @pytest.fixture
@@ -128,9 +152,8 @@ class TestWithAConfiguredAppwrite:
         """Requests reach the repository's function in worker processes; a signal stops all of them."""
         served, log_file = external
         reply = send(served.url, "/_host/schedule")
-        assert reply.status < 600
         records = [json.loads(line) for line in log_file.read_text().splitlines()]
-        assert [record["trigger"] for record in records] == ["schedule"]
+        assert [(record["trigger"], record["statusCode"]) for record in records] == [("schedule", reply.status)]
         workers = served.workers()
         assert len(workers) == 2 and records[0]["pid"] in workers
         code, out = served.stop(signum)
@@ -153,17 +176,23 @@ def test_port_in_use_is_an_error(tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
 
 
-def test_endpoint_without_project_is_an_error(tmp_path: Path) -> None:
-    """An endpoint with no project ID is refused before anything starts."""
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--endpoint", "http://127.0.0.1:9/v1"], "an Appwrite endpoint needs a project: set APPWRITE_PROJECT_ID"),
+        (["--env-file", "absent.env"], "env file not found: absent.env"),
+    ],
+    ids=["endpoint-without-project", "missing-env-file"],
+)
+def test_configuration_errors_are_reported_before_starting(tmp_path: Path, args: list[str], message: str) -> None:
+    """A configuration mistake exits 1 with a one-line explanation, before anything is started."""
     env = {key: value for key, value in os.environ.items() if key not in _CONNECTION_VARIABLES}
     result = subprocess.run(
-        [sys.executable, str(SERVE), "--endpoint", "http://127.0.0.1:9/v1"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30,
+        [sys.executable, str(SERVE), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30
     )
-    assert (result.returncode, result.stderr.strip()) == (
-        1,
-        "error: an Appwrite endpoint needs a project: set APPWRITE_PROJECT_ID or --project",
-    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {message}") and result.stderr.count("\n") == 1
+    assert result.stdout == ""
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ import textwrap
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -62,15 +63,18 @@ class TestLifecycle:
         host.stop()
         assert not any(alive(pid) for pid in pids)
 
-    def test_stop_kills_a_worker_stuck_in_main_after_the_grace_period(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_stop_kills_a_worker_stuck_in_main_after_the_grace_period(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
         """A worker blocked in a synchronous main ignores SIGTERM and is killed once the grace period ends."""
         monkeypatch.setattr(host_module, "_STOP_GRACE_SECONDS", 0.5)
         host = FunctionHost(FIXTURE_DIR, echo=False)
         host.start()
         (pid,) = host.pids
+        marker = tmp_path / "main-started"
         connection = http.client.HTTPConnection("127.0.0.1", host.port, timeout=30)
-        connection.request("POST", "/sleep?seconds=60")
-        time.sleep(0.3)  # let the worker enter main; nothing observable marks that moment
+        connection.request("POST", f"/sleep?seconds=60&started={marker}")
+        assert wait_until(marker.exists)
         started = time.monotonic()
         host.stop()
         connection.close()
@@ -88,14 +92,14 @@ class TestLifecycle:
             assert state["pid"] != first and state["calls"] == 1
 
     def test_workers_exit_when_the_host_process_is_killed(self) -> None:
-        """Workers notice their host died (even by SIGKILL) and exit, leaving no orphans."""
+        """Workers notice their host died (even by SIGKILL), exit and remove its temporary directory."""
         script = textwrap.dedent(
             f"""
             from pathlib import Path
             from devkit.runtime import FunctionHost
             host = FunctionHost(Path({str(FIXTURE_DIR)!r}), workers=2, echo=False)
             host.start()
-            print(*host.pids, flush=True)
+            print(host.log_file.parent, *host.pids, flush=True)
             input()
             """
         )
@@ -104,11 +108,15 @@ class TestLifecycle:
         )
         try:
             assert parent.stdout is not None
-            pids = [int(pid) for pid in parent.stdout.readline().split()]
-            assert len(pids) == 2 and all(alive(pid) for pid in pids)
+            scratch, *pids = parent.stdout.readline().split()
+            workers = [int(pid) for pid in pids]
+            assert len(workers) == 2 and all(alive(pid) for pid in workers)
+            assert (Path(scratch) / "sandbox" / "function").resolve() == FIXTURE_DIR
             parent.send_signal(signal.SIGKILL)
             parent.wait()
-            assert wait_until(lambda: not any(alive(pid) for pid in pids))
+            assert wait_until(lambda: not any(alive(pid) for pid in workers))
+            assert not Path(scratch).exists()
+            assert (FIXTURE_DIR / "src" / "main.py").is_file()
         finally:
             parent.kill()
             parent.wait()

@@ -82,6 +82,8 @@ def _exit(context: Any) -> Any:
 
 
 def _sleep(context: Any) -> Any:
+    if "started" in context.req.query:  # a file to create first, so a test knows main is running
+        open(context.req.query["started"], "w").close()
     time.sleep(float(context.req.query.get("seconds", "0")))
     return context.res.text("slept")
 

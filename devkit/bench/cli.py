@@ -42,7 +42,7 @@ class RunPlan:
     def repeats(self, implementation: Implementation, size: int) -> int:
         if size == 1:
             return self.small_repeats
-        if implementation is Implementation.OURS and size <= 100:
+        if implementation is Implementation.OURS and size <= 1000:
             return max(1, self.small_repeats // 2)
         return 1
 
@@ -52,7 +52,7 @@ class RunPlan:
             ours={size: PHASES for size in FULL_SIZES},
             baseline={1: PHASES, 10: PHASES, 100: PHASES, 1000: (Phase.AGAIN,)},
             cold_start_runs=7,
-            pure_path_repeats=15,
+            pure_path_repeats=25,
         )
 
     @classmethod
@@ -61,7 +61,7 @@ class RunPlan:
             ours={1: PHASES, 100: PHASES, 1000: PHASES, 5000: (Phase.FIRST,)},
             baseline={1: PHASES, 100: (Phase.AGAIN,)},
             cold_start_runs=3,
-            pure_path_repeats=5,
+            pure_path_repeats=7,
             small_repeats=3,
         )
 
@@ -135,6 +135,10 @@ def run(quick: bool, latency_ms: float) -> Report:
     notes.append("the baseline's N=1,000 re-delivery follows a first delivery made without latency and not measured"
                  if not quick else
                  "the baseline's N=100 re-delivery follows a first delivery made without latency and not measured")
+    loads = [load for load in (machine.load, this_machine().load) if load is not None]
+    if loads and max(loads) > machine.cores:
+        notes.append(f"the machine was busy with other work (1-minute load average up to {max(loads):.1f} on "
+                     f"{machine.cores} core(s)): wall and CPU figures are higher than on an idle machine")
     verdicts = targets.judge(results, probes, costs, cold, latency_ms / 1000)
     return Report(machine=machine, latency_ms=latency_ms, quick=quick, results=results_sorted(results),
                   overlap=tuple(probes), pure_path=tuple(costs), cold_start=cold, verdicts=tuple(verdicts),

@@ -25,7 +25,7 @@ from typing import Any
 import requests
 
 from devkit.bench import procstat
-from devkit.bench.calls import CallCounts
+from devkit.bench.calls import CallCounts, classify
 from devkit.bench.proxy import CountingRelay
 from devkit.bench.workload import Phase, body, phase_body
 from devkit.emulator import Emulator
@@ -140,7 +140,7 @@ Result = Measured | NotRun
 
 @dataclass(frozen=True)
 class Overlap:
-    """One delivery seen through the counting relay."""
+    """One delivery seen through the counting relay: calls, how many at once, how long each kind took."""
 
     size: int
     phase: Phase
@@ -148,10 +148,23 @@ class Overlap:
     max_in_flight: int
     busy_seconds: float
     wall_seconds: float
+    # SDK method -> (calls, mean seconds per call, round trip included) as the relay timed them.
+    per_kind: dict[str, tuple[int, float]]
 
     def as_json(self) -> dict[str, Any]:
         return {"size": self.size, "phase": self.phase.value, "calls": self.calls, "maxInFlight": self.max_in_flight,
-                "sequentialMs": round(self.busy_seconds * 1000, 1), "wallMs": round(self.wall_seconds * 1000, 1)}
+                "sequentialMs": round(self.busy_seconds * 1000, 1), "wallMs": round(self.wall_seconds * 1000, 1),
+                "meanCallMs": {kind: round(mean * 1000, 1) for kind, (_, mean) in self.per_kind.items()}}
+
+    def describe_kinds(self) -> str:
+        return ", ".join(f"{kind} {count} x {mean * 1000:.0f} ms" for kind, (count, mean) in self.per_kind.items())
+
+
+def _per_kind(spans: Sequence[tuple[str, float, float]]) -> dict[str, tuple[int, float]]:
+    durations: dict[str, list[float]] = {}
+    for line, start, end in spans:
+        durations.setdefault(classify(line).name, []).append(end - start)
+    return {kind: (len(values), statistics.fmean(values)) for kind, values in sorted(durations.items())}
 
 
 class DeliveryError(RuntimeError):
@@ -283,5 +296,5 @@ class Bench:
                     raise DeliveryError(f"overlap probe N={size} {phase}: HTTP {reply.status_code}")
                 traffic = relay.traffic
                 found.append(Overlap(size, phase, len(traffic.spans), traffic.max_in_flight, traffic.busy_seconds(),
-                                     wall))
+                                     wall, _per_kind(traffic.spans)))
         return found

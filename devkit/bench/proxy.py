@@ -25,7 +25,8 @@ _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "conte
 class Traffic:
     in_flight: int = 0
     max_in_flight: int = 0
-    spans: list[tuple[float, float]] = field(default_factory=list)
+    # (request line, start, end) of every request relayed, in the order they ended.
+    spans: list[tuple[str, float, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
@@ -37,7 +38,7 @@ class Traffic:
     def busy_seconds(self) -> float:
         """The sum of every request's own duration: the time a one-at-a-time client would have waited."""
         with self.lock:
-            return sum(end - start for start, end in self.spans)
+            return sum(end - start for _, start, end in self.spans)
 
 
 class CountingRelay:
@@ -94,7 +95,7 @@ class CountingRelay:
             ended = time.perf_counter()
             with traffic.lock:
                 traffic.in_flight -= 1
-                traffic.spans.append((started, ended))
+                traffic.spans.append((f"{request.command} {request.path}", started, ended))
         request.send_response(status)
         for name, value in reply_headers:
             request.send_header(name, value)

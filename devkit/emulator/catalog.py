@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from . import datetimes, uniques
@@ -38,8 +39,12 @@ class TableInfo:
     columns: list[Column] = field(default_factory=list)
     indexes: list[Index] = field(default_factory=list)
 
-    def available_columns(self) -> dict[str, Column]:
+    @cached_property
+    def available_by_key(self) -> dict[str, Column]:
         return {column.key: column for column in self.columns if column.status == "available"}
+
+    def available_columns(self) -> dict[str, Column]:
+        return self.available_by_key
 
     def available_indexes(self) -> list[Index]:
         return [index for index in self.indexes if index.status == "available"]

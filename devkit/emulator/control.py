@@ -35,6 +35,8 @@ class EmulatorControl:
         except urllib.error.HTTPError as error:
             detail = error.read().decode(errors="replace")
             raise EmulatorControlError(f"{method} {path} failed with {error.code}: {detail}") from error
+        except OSError as error:  # refused, reset or timed out: no emulator answering there
+            raise EmulatorControlError(f"{method} {path} could not reach {self.base}: {error}") from error
 
     def health(self) -> bool:
         return self._call("GET", "/health").get("status") == "ok"

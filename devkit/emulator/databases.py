@@ -100,6 +100,21 @@ class Databases:
         with self.store.transaction() as connection:
             return database_response(catalog.database_row(connection, database_id))
 
+    def delete_database(self, caller: Caller, database_id: str) -> dict[str, Any]:
+        """Remove the database with its tables, columns, indexes and rows."""
+        caller.require(["databases.write"])
+        Params({"databaseId": database_id}).required("databaseId", UID)
+        with self.store.transaction() as connection:
+            catalog.database_row(connection, database_id)
+            pks = [row["pk"] for row in catalog.table_rows(connection, database_id)]
+            for table in ("columns", "indexes", "rows", "unique_values"):
+                connection.executemany(f"DELETE FROM {table} WHERE table_pk = ?", [(pk,) for pk in pks])
+            connection.execute("DELETE FROM tables WHERE database_id = ?", (database_id,))
+            connection.execute("DELETE FROM databases WHERE id = ?", (database_id,))
+            for pk in pks:
+                connection.schema_cache.pop(pk, None)
+        return {}
+
     def list_databases(self, caller: Caller, params: Params) -> dict[str, Any]:
         caller.require(["databases.read"])
         with self.store.transaction() as connection:

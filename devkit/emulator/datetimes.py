@@ -21,10 +21,17 @@ _ISO = re.compile(
     r"\s*(?P<tz>[Zz]|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?\s*"
 )
 _FOUR_DIGIT_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+# The stored form; parsed by the fast path.
+_CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+00:00")
 
 
 def parse(value: object) -> datetime | None:
     """The UTC instant `value` denotes, or None when Appwrite would reject it."""
+    if isinstance(value, str) and _CANONICAL.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
     if not isinstance(value, str) or value == "" or _FOUR_DIGIT_YEAR.search(value) is None:
         return None
     try:

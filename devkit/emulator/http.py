@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from .params import Params
 from .services import Services
 
 SERVICES_KEY = web.AppKey("services", Services)
-ROUTE_KEY = "emulator_route"
+_log = logging.getLogger("devkit.emulator")
 
 
 def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> web.Response:
@@ -72,6 +73,9 @@ def _dispatch(route: Route, request: web.Request, services: Services, params: Pa
     headers = {key.lower(): value for key, value in request.headers.items()}
     caller = services.keys.identify(headers, hostname)
     body = route.handler(services, caller, dict(request.match_info), params)
+    if route.status == 204:
+        # The SDK reads Content-Type on every answer, so even "no content" carries one.
+        return web.Response(status=204, headers={"Content-Type": "text/html; charset=UTF-8"})
     return _json(body, route.status)
 
 
@@ -113,8 +117,9 @@ async def v1_middleware(
         else:
             raise
     except Exception as error:
-        body = error_body(500, "general_unknown", str(error))
-        response = _json(body, 500)
+        # A bug in the emulator: answer like the server's masked 500, and show the traceback.
+        _log.exception("unexpected failure handling %s %s", request.method, request.path)
+        response = _json(error_body(500, "general_unknown", str(error)), 500)
     if fault is not None and fault.mode == "drop_after":
         return _drop(request)
     return response

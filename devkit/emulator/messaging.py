@@ -113,6 +113,14 @@ class Messaging:
         with self.store.transaction() as connection:
             return topic_response(self._topic(connection, topic_id))
 
+    def delete_topic(self, caller: Caller, topic_id: str) -> dict[str, Any]:
+        caller.require(["topics.write"])
+        Params({"topicId": topic_id}).required("topicId", UID)
+        with self.store.transaction() as connection:
+            self._topic(connection, topic_id)
+            connection.execute("DELETE FROM topics WHERE id = ?", (topic_id,))
+        return {}
+
     def list_topics(self, caller: Caller, params: Params) -> dict[str, Any]:
         caller.require(["topics.read"])
         with self.store.transaction() as connection:

@@ -208,13 +208,13 @@ class Rows:
             )
         except sqlite3.IntegrityError as error:
             raise ApiError("row_already_exists", None, duplicate_id) from error
-        unique_indexes = [index for index in table.indexes if index.type == "unique" and index.status == "available"]
-        if unique_indexes:
-            for row in rows:
-                uniques.claim(
-                    connection, table.pk, unique_indexes, row.seq,
-                    uniques.row_view(row.id, row.created, row.updated, row.data),
-                )
+        self._claim(connection, table, rows)
+
+    @staticmethod
+    def _claim(connection: Connection, table: TableInfo, rows: list[StoredRow]) -> None:
+        if any(index.type == "unique" for index in table.indexes):
+            views = ((row.seq, uniques.row_view(row.id, row.created, row.updated, row.data)) for row in rows)
+            uniques.claim(connection, table.pk, table.indexes, views)
 
     def _rewrite(self, connection: Connection, table: TableInfo, rows: list[StoredRow]) -> None:
         connection.executemany(
@@ -225,14 +225,9 @@ class Rows:
                 for row in rows
             ],
         )
-        unique_indexes = [index for index in table.indexes if index.type == "unique" and index.status == "available"]
-        if unique_indexes:
+        if any(index.type == "unique" for index in table.indexes):
             uniques.release(connection, table.pk, [row.seq for row in rows])
-            for row in rows:
-                uniques.claim(
-                    connection, table.pk, unique_indexes, row.seq,
-                    uniques.row_view(row.id, row.created, row.updated, row.data),
-                )
+            self._claim(connection, table, rows)
 
     @staticmethod
     def _no_transactions(params: Params) -> None:

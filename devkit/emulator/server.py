@@ -15,7 +15,6 @@ from .control import EmulatorControl
 from .http import build_app
 from .services import Services
 
-
 MAX_REQUEST_LINE = 4 * 1024 * 1024
 MAX_HEADER_FIELD = 64 * 1024
 

@@ -135,7 +135,7 @@ class Connection(sqlite3.Connection):
 
 
 class Store:
-    """The SQLite database; every access goes through `transaction()` or `read()`."""
+    """The SQLite database; every access, reads included, goes through `transaction()`."""
 
     def __init__(self, path: str | None = None) -> None:
         self._lock = threading.RLock()
@@ -173,6 +173,7 @@ class Store:
         with self.transaction() as connection:
             for table in _DATA_TABLES:
                 connection.execute(f"DELETE FROM {table}")
+            connection.execute("DELETE FROM sqlite_sequence")
             connection.schema_cache.clear()
 
     def close(self) -> None:

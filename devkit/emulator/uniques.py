@@ -49,29 +49,32 @@ def build(connection: Connection, table_pk: int, index: Index) -> bool:
 
 
 def release(connection: Connection, table_pk: int, seqs: Iterable[int]) -> None:
-    connection.executemany(
-        "DELETE FROM unique_values WHERE table_pk = ? AND row_seq = ?", [(table_pk, seq) for seq in seqs]
-    )
+    listed = list(seqs)
+    for start in range(0, len(listed), 500):
+        chunk = listed[start : start + 500]
+        connection.execute(
+            f"DELETE FROM unique_values WHERE table_pk = ? AND row_seq IN ({','.join('?' * len(chunk))})",
+            (table_pk, *chunk),
+        )
 
 
 def claim(
     connection: Connection,
     table_pk: int,
     indexes: list[Index],
-    seq: int,
-    view: dict[str, Any],
+    rows: Iterable[tuple[int, dict[str, Any]]],
 ) -> None:
-    """Record the row's values; 409 `row_unique_constraint_violation` if another row holds them."""
-    for index in indexes:
-        if index.type != "unique" or index.status != "available":
-            continue
-        value = entry(index, view)
-        if value is None:
-            continue
-        try:
-            connection.execute(
-                "INSERT INTO unique_values (table_pk, index_key, value, row_seq) VALUES (?, ?, ?, ?)",
-                (table_pk, index.key, value, seq),
-            )
-        except sqlite3.IntegrityError as error:
-            raise ApiError("row_unique_constraint_violation") from error
+    """Record each (seq, view)'s values; 409 `row_unique_constraint_violation` if any is already held."""
+    unique = [index for index in indexes if index.type == "unique" and index.status == "available"]
+    entries = []
+    for seq, view in rows:
+        for index in unique:
+            value = entry(index, view)
+            if value is not None:
+                entries.append((table_pk, index.key, value, seq))
+    try:
+        connection.executemany(
+            "INSERT INTO unique_values (table_pk, index_key, value, row_seq) VALUES (?, ?, ?, ?)", entries
+        )
+    except sqlite3.IntegrityError as error:
+        raise ApiError("row_unique_constraint_violation") from error

@@ -158,6 +158,12 @@ def sample_curl(url: str, token: str, function_dir: Path) -> str:
     )
 
 
+def list_command(appwrite: Appwrite, function_dir: Path) -> str:
+    script = function_dir / "scripts" / "list_alerts.py"
+    return (f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} --endpoint {appwrite.endpoint} "
+            f"--project {appwrite.project_id} --key {appwrite.api_key}")
+
+
 def banner(
     host: FunctionHost,
     config: FunctionConfig,
@@ -196,6 +202,7 @@ def banner(
         "Deliver a sample Alertmanager notification:",
         "  " + sample_curl(host.url, token, function_dir),
         "",
+        *(["See what was stored and sent:", "  " + list_command(appwrite, function_dir), ""] if appwrite.local else []),
         f"Run the scheduled execution now:  curl -sS -X POST {host.url}/_host/schedule",
         "",
         "Executions are printed below. Ctrl-C stops everything.",

@@ -277,6 +277,7 @@ def test_column_stuck_in_processing_is_reported_at_the_timeout(project: Project)
         ("column", "severity", "failed column alerts.severity Appwrite could not create it: disk full;"),
         ("index", "status_key", "failed index alerts.status_key Appwrite could not create it: disk full;"),
     ],
+    ids=["column", "index"],
 )
 def test_column_or_index_that_fails_is_reported_with_appwrites_error(
     project: Project, kind: SchemaKind, key: str, line: str

@@ -27,9 +27,11 @@ def target() -> Iterator[Target]:
     if endpoint and project and key:
         real = Target(endpoint, project, key, None)
         yield real
-        tables = real.tables()
+        tables, messaging = real.tables(), real.messaging()
         for database_id in real.created_databases:
             tables.delete(database_id)
+        for topic_id in real.created_topics:
+            messaging.delete_topic(topic_id)
         return
     with Emulator(processing_seconds=PROCESSING_SECONDS) as emulator:
         yield Target(emulator.endpoint, "contract-tests", emulator.api_key, emulator.control)

@@ -36,6 +36,7 @@ class Target:
     api_key: str
     control: EmulatorControl | None
     created_databases: list[str] = field(default_factory=list)
+    created_topics: list[str] = field(default_factory=list)
 
     def client(self, key: str | None = None, project: str | None = None) -> Client:
         client = Client().set_endpoint(self.endpoint)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
+from appwrite.client import Client
 from appwrite.exception import AppwriteException
 from appwrite.services.tables_db import TablesDB
 
 from devkit.emulator import DEFAULT_API_KEY, Emulator, EmulatorControl
 from devkit.emulator.control import EmulatorControlError
-from tests.emulator.support import Target, new_id, raises
+from tests.emulator.support import Target, new_id, poll, raises, value_of
 
 
 @pytest.fixture
@@ -127,10 +128,23 @@ def test_emulator_object_serves_on_loopback_and_stops() -> None:
         assert emulator.api_key == DEFAULT_API_KEY
         assert emulator.control.health()
         endpoint = emulator.endpoint
-    with pytest.raises(EmulatorControlError.__mro__[1]):  # the port no longer answers
+    with pytest.raises(EmulatorControlError, match="could not reach"):
         EmulatorControl(endpoint, timeout=1).health()
 
 
 def test_emulator_refuses_non_loopback_hosts() -> None:
     with pytest.raises(ValueError, match="loopback"):
-        Emulator().start(host="0.0.0.0")  # noqa: S104 - the point of the test
+        Emulator().start(host="0.0.0.0")
+
+
+def test_columns_stay_processing_for_the_configured_time(target: Target) -> None:
+    target.require_control()
+    with Emulator(processing_seconds=0.5) as emulator:
+        tables = TablesDB(Client().set_endpoint(emulator.endpoint).set_project("p").set_key(emulator.api_key))
+        tables.create("d", "D")
+        tables.create_table("d", "t", "T")
+        started = time.monotonic()
+        tables.create_boolean_column("d", "t", "flag", False)
+        assert value_of(tables.get_column("d", "t", "flag").status) == "processing"
+        poll(lambda: tables.get_column("d", "t", "flag"), lambda column: value_of(column.status) == "available")
+        assert time.monotonic() - started >= 0.5

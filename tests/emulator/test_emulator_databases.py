@@ -147,3 +147,16 @@ def test_list_queries_on_unknown_attributes_are_general_argument_invalid(tables:
     error = raises(lambda: tables.list_tables(database, queries=[Query.equal("colour", "red")]),
                    400, "general_argument_invalid")
     assert error.message == "Invalid `queries` param: Invalid query: Attribute not found in schema: colour"
+
+
+def test_deleted_database_is_gone_with_its_tables(
+    target: Target, tables: TablesDB, database: str, make_table: Callable[..., str]
+) -> None:
+    table_id = make_table()
+    response = target.raw("DELETE", f"/tablesdb/{database}")
+    assert response.status_code == 204
+    target.created_databases.remove(database)
+    raises(lambda: tables.get(database), 404, "database_not_found")
+    tables.create(database, "Reused")
+    target.created_databases.append(database)
+    raises(lambda: tables.get_table(database, table_id), 404, "table_not_found")

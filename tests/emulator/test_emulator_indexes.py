@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from appwrite.services.tables_db import TablesDB
@@ -65,7 +65,9 @@ def test_index_validator(
     tables: TablesDB, database: str, table: str, columns: list[str], lengths: list[int] | None,
     code: int | None, error_type: str | None, message: str | None,
 ) -> None:
-    create = lambda: tables.create_index(database, table, "idx", "key", columns, lengths=lengths)  # noqa: E731
+    def create() -> Any:
+        return tables.create_index(database, table, "idx", "key", columns, lengths=lengths)
+
     if code is None:
         assert create().key == "idx"
         return
@@ -118,7 +120,7 @@ def test_unique_index_over_existing_duplicates_fails_in_the_worker(
 @pytest.mark.parametrize("outcome", ["stuck", "failed"])
 def test_control_hook_makes_the_next_index_stuck_or_failed(
     target: Target, tables: TablesDB, database: str, table: str, wait_index: Callable[[str, str], Any],
-    outcome: str,
+    outcome: Literal["stuck", "failed"],
 ) -> None:
     target.require_control().fail_schema("index", "idx", outcome, error="worker crashed")
     tables.create_index(database, table, "idx", "key", ["name"])

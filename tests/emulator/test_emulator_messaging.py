@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from appwrite.id import ID
@@ -26,9 +26,10 @@ def messaging(target: Target) -> Messaging:
 
 
 @pytest.fixture
-def topic(messaging: Messaging) -> str:
+def topic(target: Target, messaging: Messaging) -> str:
     topic_id = new_id("topic")
     messaging.create_topic(topic_id, "Critical alerts", subscribe=[])
+    target.created_topics.append(topic_id)
     return topic_id
 
 
@@ -39,6 +40,7 @@ def settled(messaging: Messaging, message_id: str) -> Any:
 def test_create_topic_answers_201_with_the_topic_model(target: Target) -> None:
     topic_id = new_id("topic")
     response = target.raw("POST", "/messaging/topics", {"topicId": topic_id, "name": "Critical"})
+    target.created_topics.append(topic_id)
     assert response.status_code == 201
     body = response.json()
     assert {key: body[key] for key in ("$id", "name", "emailTotal", "smsTotal", "pushTotal", "subscribe")} == {
@@ -76,7 +78,7 @@ def test_message_is_201_processing_then_failed_without_a_provider(
 
 @pytest.mark.parametrize("kind", SENDERS)
 def test_message_is_sent_to_every_subscriber_of_an_enabled_provider(
-    target: Target, messaging: Messaging, topic: str, kind: str
+    target: Target, messaging: Messaging, topic: str, kind: Literal["push", "sms", "email"]
 ) -> None:
     control = target.require_control()
     control.enable_provider(kind)
@@ -174,3 +176,9 @@ def test_messages_are_listed_and_filtered(target: Target, messaging: Messaging, 
     failed = messaging.list_messages(queries=[Query.equal("status", "failed"), Query.equal("providerType", "push")])
     assert [item.id for item in failed.messages] == [second.id]
     raises(lambda: messaging.list_messages(queries=[Query.equal("title", "two")]), 400, "general_argument_invalid")
+
+
+def test_deleted_topic_is_gone(target: Target, messaging: Messaging, topic: str) -> None:
+    messaging.delete_topic(topic)
+    target.created_topics.remove(topic)
+    raises(lambda: messaging.get_topic(topic), 404, "topic_not_found")

@@ -180,3 +180,14 @@ def test_queries_travel_as_indexed_get_parameters(target: Target, database: str,
                           headers={"Content-Type": ""})
     assert response.status_code == 200
     assert (response.json()["total"], [row["$id"] for row in response.json()["rows"]]) == (0, ["r1"])
+
+
+def test_search_uses_a_fulltext_index(
+    tables: TablesDB, database: str, make_table: Callable[..., str], wait_index: Callable[[str, str], Any]
+) -> None:
+    table_id = make_table(columns=[{"key": "summary", "type": "varchar", "size": 200}])
+    tables.create_index(database, table_id, "summary_text", "fulltext", ["summary"])
+    wait_index(table_id, "summary_text")
+    tables.create_rows(database, table_id, [{"$id": "a", "summary": "Disk almost full on db-1"},
+                                            {"$id": "b", "summary": "Memory pressure"}])
+    assert ids_of(tables, database, table_id, [Query.search("summary", "disk full")]) == ["a"]

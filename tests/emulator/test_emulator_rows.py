@@ -113,7 +113,9 @@ def test_values_at_the_limits_are_accepted(tables: TablesDB, database: str, aler
     assert {key: row.data[key] for key in data} == data
 
 
-def test_integer_column_range_is_a_format_error(tables: TablesDB, database: str, make_table: Callable[..., str]) -> None:
+def test_integer_column_range_is_a_format_error(
+    tables: TablesDB, database: str, make_table: Callable[..., str]
+) -> None:
     table_id = make_table(columns=[{"key": "n", "type": "integer", "min": 0, "max": 10}])
     error = raises(lambda: tables.create_row(database, table_id, new_id("r"), {"n": 11}), 400, "row_invalid_structure")
     assert error.message == (
@@ -263,6 +265,13 @@ def test_update_errors(
     tables.create_row(database, alerts, "r1", VALID)
     tables.create_row(database, alerts, "r2", {**VALID, "fingerprint": "fp-2"})
     raises(lambda: call(tables, database, alerts), code, error_type)
+
+
+def test_row_permissions_outside_read_update_delete_write_are_general_argument_invalid(
+    tables: TablesDB, database: str, alerts: str
+) -> None:
+    raises(lambda: tables.create_row(database, alerts, "r1", VALID, permissions=['create("any")']),
+           400, "general_argument_invalid")
 
 
 def test_row_permissions_are_kept_and_write_expands(tables: TablesDB, database: str, alerts: str) -> None:

@@ -223,6 +223,12 @@ class TestWithTheLocalEmulator:
             assert 200 <= reply.status < 300, reply.body
             unauthorised = send(served.url, "/", body=body, headers={"Content-Type": "application/json"})
             assert 400 <= unauthorised.status < 500
+            listing = next(line for line in served.banner.splitlines() if "list_alerts.py" in line)
+            shown = subprocess.run(shlex.split(listing), capture_output=True, text=True, timeout=60, cwd=tmp_path)
+            assert shown.returncode == 0, shown.stderr
+            for alert in json.loads(body)["alerts"]:
+                assert alert["fingerprint"] in shown.stdout
+            assert "[FIRING] InstanceDown on db-1:9100 (critical)" in shown.stdout
         finally:
             code, out = served.stop()
         assert code == 0, out

@@ -54,7 +54,7 @@ def render(alerts: list[dict[str, Any]], messages: list[Any]) -> str:
         for a in alerts
     ]
     message_rows = [
-        [(m.createdat or "")[:19], m.providertype, ",".join(m.topics), str(m.status),
+        [(m.createdat or "")[:19], m.providertype, ",".join(m.topics), getattr(m.status, "value", str(m.status)),
          (m.data.get("title") or m.data.get("subject") or m.data.get("content") or "")[:70]]
         for m in messages
     ]

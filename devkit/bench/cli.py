@@ -97,8 +97,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+_STARTED = time.perf_counter()
+
+
 def progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    print(f"[{time.perf_counter() - _STARTED:6.1f} s] {line}", file=sys.stderr, flush=True)
 
 
 def run(quick: bool, latency_ms: float) -> Report:

@@ -23,6 +23,7 @@ from src.provision import (  # noqa: E402  (the repository root must be importab
     ENV_CRITICAL_TOPIC_ID,
     ENV_DATABASE_ID,
     ENV_ENDPOINT,
+    ENV_EVENTS_TABLE_ID,
     ENV_KEY,
     ENV_MONITORING_TOPIC_ID,
     ENV_PROJECT,
@@ -43,8 +44,8 @@ from src.schema import load_schema  # noqa: E402
 
 DESCRIPTION = """\
 Create what alert-processor needs in an Appwrite project, as declared in schema/appwrite.schema.json:
-the TablesDB database, the alerts table (a "collection" in older Appwrite) with its columns
-("attributes") and indexes, and the Messaging topics. Creates only what is missing; never changes or
+the TablesDB database, the alerts and alert_events tables ("collections" in older Appwrite) with their
+columns ("attributes") and indexes, and the Messaging topics. Creates only what is missing; never changes or
 deletes anything. A second run changes nothing, and a run that was interrupted is completed by the next.
 Differences from the schema are reported as "drift" and left as they are."""
 
@@ -52,9 +53,11 @@ EPILOG = f"""\
 environment:
   {ENV_ENDPOINT}, {ENV_PROJECT}, {ENV_KEY}
                         connection, when the flags are not given (prefer the variable for the key)
-  {ENV_DATABASE_ID}, {ENV_TABLE_ID}, {ENV_CRITICAL_TOPIC_ID}, {ENV_MONITORING_TOPIC_ID}
+  {ENV_DATABASE_ID}, {ENV_TABLE_ID}, {ENV_EVENTS_TABLE_ID},
+  {ENV_CRITICAL_TOPIC_ID}, {ENV_MONITORING_TOPIC_ID}
                         resource IDs, the same variables the function reads (defaults: the
-                        schema's database ID, alerts, critical-alerts, monitoring-alerts)
+                        schema's database ID, alerts, alert_events, critical-alerts,
+                        monitoring-alerts)
 
 API key scopes:
 {textwrap.fill(", ".join(REQUIRED_SCOPES), 100, initial_indent="  ", subsequent_indent="  ")}

@@ -4,6 +4,9 @@ Status codes follow Alertmanager's retry rule: 2xx done, 5xx retried, 4xx not re
 bad input are 4xx, an Appwrite outage is 503, and a deployment mistake (configuration, key, missing
 table) is 500 with a log line saying what to fix. Nothing is read from the body, and nothing is sent to
 Appwrite, before the Bearer token is accepted.
+
+`GET /metrics` is the Prometheus exposition, behind its own token (METRICS_TOKEN; 404 while it is unset);
+any other GET is the health check.
 """
 
 from __future__ import annotations
@@ -13,18 +16,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from .auth import is_authorized
 from .errors import ConfigurationError, PermanentAppwriteError, TransientAppwriteError
+from .metrics import CONTENT_TYPE
 from .payload import PayloadError, parse_payload
 from .rows import RowShaper
 from .schema import load_schema
-from .service import AlertStore, process_delivery
+from .service import AlertStore, MetricsStore, process_delivery, scrape_metrics
 from .settings import Settings
 
 ALLOWED_METHODS = "GET, POST"
 SERVICE_NAME = "alert-processor"
+METRICS_PATH = "/metrics"
 
 
 @dataclass(frozen=True)
@@ -37,12 +42,18 @@ class Request:
 
 @dataclass(frozen=True)
 class Reply:
+    """A JSON object, or for a `str` body plain text with the content type in `headers`."""
+
     status: int
-    body: dict[str, Any]
+    body: dict[str, Any] | str
     headers: dict[str, str] = field(default_factory=dict)
 
 
-StoreFactory = Callable[[Settings, str, float], AlertStore]
+class Store(AlertStore, MetricsStore, Protocol):
+    """What the handler needs of Appwrite: deliveries and metrics."""
+
+
+StoreFactory = Callable[[Settings, str, float], Store]
 Log = Callable[[str], None]
 
 
@@ -51,10 +62,41 @@ def _shaper() -> RowShaper:
     return RowShaper(load_schema().table("alerts"))
 
 
+@cache
+def _events_shaper() -> RowShaper:
+    return RowShaper(load_schema().table("alert_events"))
+
+
+def _metrics(request: Request, settings: Settings, *, make_store: StoreFactory, now: Callable[[], datetime],
+             log: Log, error: Log) -> Reply:
+    if not settings.metrics_tokens:
+        return Reply(404, {"error": "not found"})
+    if not is_authorized(request.headers, settings.metrics_tokens):
+        return Reply(401, {"error": "missing or invalid bearer token"}, {"www-authenticate": "Bearer"})
+    started = time.monotonic()
+    key = request.headers.get("x-appwrite-key", "") or settings.fallback_api_key
+    if not key:
+        error("no Appwrite API key: Appwrite passes one in x-appwrite-key; elsewhere set APPWRITE_API_KEY")
+        return Reply(500, {"error": "the function has no Appwrite API key; see its error log"})
+    store = make_store(settings, key, started + settings.time_budget_seconds)
+    try:
+        text = scrape_metrics(store, severities=settings.metrics_severities, routes=settings.routes, now=now())
+    except TransientAppwriteError as exc:
+        error(f"metrics not computed: {exc}")
+        return Reply(503, {"error": "Appwrite is unavailable; retry later"}, {"retry-after": "5"})
+    except PermanentAppwriteError as exc:
+        error(f"metrics not computed: {exc}")
+        return Reply(500, {"error": "Appwrite refused the metrics queries; see the function's error log"})
+    log(f"metrics scrape took_ms={(time.monotonic() - started) * 1000:.0f}")
+    return Reply(200, text, {"content-type": CONTENT_TYPE})
+
+
 def handle(request: Request, settings: Settings | ConfigurationError, *, make_store: StoreFactory,
            now: Callable[[], datetime], log: Log, error: Log) -> Reply:
     method = request.method.upper()
     if method == "GET":
+        if request.path.rstrip("/") == METRICS_PATH and not isinstance(settings, ConfigurationError):
+            return _metrics(request, settings, make_store=make_store, now=now, log=log, error=error)
         if isinstance(settings, ConfigurationError):
             return Reply(500, {"status": "misconfigured", "service": SERVICE_NAME,
                                "problems": list(settings.problems)})
@@ -81,7 +123,8 @@ def handle(request: Request, settings: Settings | ConfigurationError, *, make_st
         return Reply(500, {"error": "the function has no Appwrite API key; see its error log"})
     store = make_store(settings, key, started + settings.time_budget_seconds)
     try:
-        summary = process_delivery(payload, store, routes=settings.routes, shaper=_shaper(), now=now())
+        summary = process_delivery(payload, store, routes=settings.routes, shaper=_shaper(),
+                                   events_shaper=_events_shaper(), now=now())
     except TransientAppwriteError as exc:
         error(f"delivery of {len(payload.alerts)} alert(s) not stored, Alertmanager will retry: {exc}")
         return Reply(503, {"error": "Appwrite is unavailable; retry later"}, {"retry-after": "5"})
@@ -95,6 +138,6 @@ def handle(request: Request, settings: Settings | ConfigurationError, *, make_st
         f"delivery receiver={payload.receiver!r} alerts={summary.received} created={summary.created} "
         f"updated={summary.updated} unchanged={summary.unchanged} stale={summary.stale} "
         f"messages_sent={summary.messages_sent} already_sent={summary.messages_already_sent} "
-        f"truncated={summary.truncated_alerts} took_ms={elapsed_ms:.0f}"
+        f"truncated={summary.truncated_alerts} events={summary.events} took_ms={elapsed_ms:.0f}"
     )
     return Reply(200, {"status": "ok", **counts})

@@ -1,17 +1,26 @@
-"""One webhook delivery carried out: read the rows it touches, plan, announce, then write.
+"""One webhook delivery carried out: read the rows it touches, plan, announce, record, then write; and the
+metrics scrape.
 
 Messages go out before rows are written. If the write then fails, Alertmanager's retry finds the old
 rows, plans the same announcements with the same message IDs, and Appwrite refuses the duplicates;
 the other order could record an announcement that never went out.
+
+The history rows (`events`) are written after the messages, so each says where its announcement went, and
+before the alert rows: once an alert row holds the new state, a retry decides `repeat` and would never
+record the change, so the change must be in the history first. Their IDs are derived from the change, so
+a retry that finds them written creates nothing twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from .decide import Kind
+from .events import event_rows
+from .metrics import Count, plan_metrics, render
 from .payload import WebhookPayload
 from .plan import DeliveryPlan, plan_delivery
 from .render import OutgoingMessage
@@ -24,6 +33,11 @@ class AlertStore(Protocol):
     def fetch_alerts(self, fingerprints: list[str]) -> dict[str, dict[str, Any]]: ...
     def write_alerts(self, rows: list[dict[str, Any]]) -> None: ...
     def send_messages(self, messages: list[OutgoingMessage]) -> SendReport: ...
+    def write_events(self, rows: list[dict[str, Any]]) -> None: ...
+
+
+class MetricsStore(Protocol):
+    def measure(self, counts: Sequence[Count]) -> tuple[list[int], datetime | None]: ...
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,7 @@ class DeliverySummary:
     messages_already_sent: int
     truncated_alerts: int
     decisions: dict[str, int]
+    events: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -49,10 +64,11 @@ class DeliverySummary:
             "messagesAlreadySent": self.messages_already_sent,
             "truncatedAlerts": self.truncated_alerts,
             "decisions": self.decisions,
+            "eventsRecorded": self.events,
         }
 
 
-def summarise(payload: WebhookPayload, plan: DeliveryPlan, report: SendReport) -> DeliverySummary:
+def summarise(payload: WebhookPayload, plan: DeliveryPlan, report: SendReport, events: int = 0) -> DeliverySummary:
     last_outcome = {outcome.fingerprint: outcome for outcome in plan.outcomes}
     written = {row["$id"] for row in plan.rows}
     created = sum(1 for fp in written if last_outcome[fp].created)
@@ -70,15 +86,27 @@ def summarise(payload: WebhookPayload, plan: DeliveryPlan, report: SendReport) -
         messages_already_sent=len(report.already_sent),
         truncated_alerts=payload.truncated_alerts,
         decisions=decisions,
+        events=events,
     )
 
 
 def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tuple[Route, ...],
-                     shaper: RowShaper, now: datetime) -> DeliverySummary:
+                     shaper: RowShaper, events_shaper: RowShaper, now: datetime) -> DeliverySummary:
     fingerprints = [alert.fingerprint for alert in payload.alerts]
     stored = store.fetch_alerts(fingerprints) if fingerprints else {}
     plan = plan_delivery(payload, stored, routes=routes, shaper=shaper, now=now)
     report = store.send_messages(list(plan.messages)) if plan.messages else SendReport((), ())
+    events = event_rows(payload, plan, report.sent, shaper=events_shaper, now=now)
+    if events:
+        store.write_events(events)
     if plan.rows:
         store.write_alerts(list(plan.rows))
-    return summarise(payload, plan, report)
+    return summarise(payload, plan, report, len(events))
+
+
+def scrape_metrics(store: MetricsStore, *, severities: Sequence[str], routes: Sequence[Route],
+                   now: datetime) -> str:
+    """The Prometheus exposition, from a fixed number of counts Appwrite answers (see `metrics`)."""
+    plan = plan_metrics(severities, routes, now)
+    counts, newest = store.measure(plan.counts)
+    return render(plan, counts, newest)

@@ -18,6 +18,10 @@ from .routing import Route, default_routes, parse_routes
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 # Alertmanager gives up on a receiver after max(group_interval, 10 s) and sends again: answer before that.
 DEFAULT_TIME_BUDGET_SECONDS = 8.0
+# Severities `GET /metrics` counts one by one; every other severity is counted as "other".
+DEFAULT_METRICS_SEVERITIES = ("emergency", "critical", "warning", "info")
+_MAX_METRICS_SEVERITIES = 20
+_SEVERITY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
@@ -29,17 +33,22 @@ class Settings:
     fallback_api_key: str
     database_id: str
     table_id: str
+    events_table_id: str
     critical_topic_id: str
     monitoring_topic_id: str
     routes: tuple[Route, ...]
     max_body_bytes: int
     time_budget_seconds: float
+    # Empty: `GET /metrics` answers 404.
+    metrics_tokens: tuple[str, ...] = ()
+    metrics_severities: tuple[str, ...] = DEFAULT_METRICS_SEVERITIES
 
     def __repr__(self) -> str:  # never print tokens or keys by accident
         return (
             f"Settings(endpoint={self.endpoint!r}, project_id={self.project_id!r}, "
             f"database_id={self.database_id!r}, table_id={self.table_id!r}, "
-            f"tokens={len(self.webhook_tokens)}, routes={[r.name for r in self.routes]})"
+            f"events_table_id={self.events_table_id!r}, tokens={len(self.webhook_tokens)}, "
+            f"metrics_tokens={len(self.metrics_tokens)}, routes={[r.name for r in self.routes]})"
         )
 
 
@@ -63,15 +72,41 @@ def _number(env: Mapping[str, str], name: str, default: float, problems: list[st
     return value
 
 
+def _tokens(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(token.strip() for token in env.get(name, "").split(",") if token.strip())
+
+
+def _severities(env: Mapping[str, str], problems: list[str]) -> tuple[str, ...]:
+    raw = env.get("METRICS_SEVERITIES", "").strip()
+    if not raw:
+        return DEFAULT_METRICS_SEVERITIES
+    values = tuple(dict.fromkeys(value.strip().lower() for value in raw.split(",") if value.strip()))
+    if not values or len(values) > _MAX_METRICS_SEVERITIES or any(
+        len(value) > 32 or not set(value) <= _SEVERITY_CHARS or value == "other" for value in values
+    ):
+        problems.append(f"METRICS_SEVERITIES must be 1-{_MAX_METRICS_SEVERITIES} comma-separated severities of "
+                        f"a-z, 0-9, '_' and '-' (at most 32 characters each, not 'other'), got {raw!r}")
+        return DEFAULT_METRICS_SEVERITIES
+    return values
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     problems: list[str] = []
 
-    tokens = tuple(token.strip() for token in env.get("WEBHOOK_TOKEN", "").split(",") if token.strip())
+    tokens = _tokens(env, "WEBHOOK_TOKEN")
     if not tokens:
         problems.append("WEBHOOK_TOKEN is not set: every POST is refused until it is (comma-separate several "
                         "tokens to rotate)")
     elif any(len(token) < 16 for token in tokens):
         problems.append("WEBHOOK_TOKEN: each token must be at least 16 characters long")
+
+    # Prometheus holds the metrics token; it must not also be able to post alerts.
+    metrics_tokens = _tokens(env, "METRICS_TOKEN")
+    if any(len(token) < 16 for token in metrics_tokens):
+        problems.append("METRICS_TOKEN: each token must be at least 16 characters long")
+    elif set(metrics_tokens) & set(tokens):
+        problems.append("METRICS_TOKEN must differ from WEBHOOK_TOKEN: whoever scrapes the metrics must not be "
+                        "able to post alerts")
 
     endpoint = env.get("APPWRITE_FUNCTION_API_ENDPOINT", "").strip() or env.get("APPWRITE_ENDPOINT", "").strip()
     parsed = urlparse(endpoint)
@@ -89,6 +124,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     for name, default in (
         ("ALERTS_DATABASE_ID", "monitoring"),
         ("ALERTS_TABLE_ID", "alerts"),
+        ("EVENTS_TABLE_ID", "alert_events"),
         ("CRITICAL_TOPIC_ID", "critical-alerts"),
         ("MONITORING_TOPIC_ID", "monitoring-alerts"),
     ):
@@ -97,6 +133,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             problems.append(f"{name} must be 1-36 characters of a-z, A-Z, 0-9, '.', '_', '-' and not start "
                             f"with a symbol, got {value!r}")
         ids[name] = value
+
+    if ids["ALERTS_TABLE_ID"] == ids["EVENTS_TABLE_ID"]:
+        problems.append(f"ALERTS_TABLE_ID and EVENTS_TABLE_ID both name table {ids['ALERTS_TABLE_ID']!r}; "
+                        "give the two tables different IDs")
 
     routes = default_routes(ids["CRITICAL_TOPIC_ID"], ids["MONITORING_TOPIC_ID"])
     raw_routes = env.get("ALERT_ROUTES", "").strip()
@@ -112,6 +152,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 
     max_body = _number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, problems, 1024, 20 * 1024 * 1024)
     budget = _number(env, "TIME_BUDGET_SECONDS", DEFAULT_TIME_BUDGET_SECONDS, problems, 1, 900)
+    severities = _severities(env, problems)
 
     if problems:
         raise ConfigurationError(problems)
@@ -122,9 +163,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         fallback_api_key=env.get("APPWRITE_API_KEY", "").strip(),
         database_id=ids["ALERTS_DATABASE_ID"],
         table_id=ids["ALERTS_TABLE_ID"],
+        events_table_id=ids["EVENTS_TABLE_ID"],
         critical_topic_id=ids["CRITICAL_TOPIC_ID"],
         monitoring_topic_id=ids["MONITORING_TOPIC_ID"],
         routes=routes,
         max_body_bytes=int(max_body),
         time_budget_seconds=budget,
+        metrics_tokens=metrics_tokens,
+        metrics_severities=severities,
     )

@@ -1,4 +1,5 @@
-"""Appwrite, spoken in domain terms: look up alert rows, write them, send messages.
+"""Appwrite, spoken in domain terms: look up alert rows, write them, send messages, record and read the
+alert history, count rows for the metrics.
 
 The only module that imports the Appwrite SDK. Every `AppwriteException` is converted here into the
 errors of `errors.py`. Calls that do not depend on each other (lookup batches, write batches,
@@ -14,8 +15,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from appwrite.client import Client
 from appwrite.exception import AppwriteException
@@ -24,7 +26,9 @@ from appwrite.services.messaging import Messaging
 from appwrite.services.tables_db import TablesDB
 
 from .errors import AppwriteError, PermanentAppwriteError, TransientAppwriteError
+from .metrics import Count, Filter
 from .render import OutgoingMessage
+from .rows import format_datetime, parse_datetime
 
 T = TypeVar("T")
 
@@ -33,6 +37,8 @@ BATCH_SIZE = 100
 _QUERY_MAX_CHARS = 4096
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="appwrite")
 _ATTEMPTS = 3
+# Rounds of "create, find which already exist, create the rest" before racing writers count as an outage.
+_EVENT_ROUNDS = 3
 _TRANSIENT_CODES = frozenset({0, 408, 429, 500, 502, 503, 504})
 _BOOTSTRAP_HINT = "run `python scripts/bootstrap_schema.py` against this project"
 _SCOPES_HINT = "the function needs the scopes rows.read, rows.write and messages.write (see appwrite.json)"
@@ -96,13 +102,14 @@ def id_batches(ids: Sequence[str]) -> list[list[str]]:
 
 class AppwriteStore:
     def __init__(self, *, endpoint: str, project_id: str, api_key: str, database_id: str, table_id: str,
-                 deadline: float, counter: CallCounter | None = None,
+                 deadline: float, events_table_id: str = "alert_events", counter: CallCounter | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         client = Client().set_endpoint(endpoint).set_project(project_id).set_key(api_key)
         self._tables = TablesDB(client)
         self._messaging = Messaging(client)
         self._database_id = database_id
         self._table_id = table_id
+        self._events_table_id = events_table_id
         self._deadline = deadline
         self._sleep = sleep
         self.counter = counter or CallCounter()
@@ -194,3 +201,94 @@ class AppwriteStore:
             sent=tuple(m for m, new in zip(messages, created, strict=True) if new),
             already_sent=tuple(m for m, new in zip(messages, created, strict=True) if not new),
         )
+
+    # -- the alert history -------------------------------------------------------------------------
+
+    def _existing_ids(self, table_id: str, ids: Sequence[str], action: str) -> set[str]:
+        found: set[str] = set()
+        for batch in id_batches(ids):
+            result = self._call("event_lookup", action, partial(
+                self._tables.list_rows, self._database_id, table_id,
+                queries=[Query.equal("$id", batch), Query.select(["$id"]), Query.limit(len(batch))], total=False,
+            ))
+            found.update(row.id for row in result.rows)
+        return found
+
+    def _create_once(self, batch: list[dict[str, Any]]) -> None:
+        """Create the rows of one batch that do not exist yet.
+
+        A bulk create is all-or-nothing: one existing ID (a retried delivery, a racing copy) refuses the whole
+        batch with 409 row_already_exists. Then one lookup says which IDs exist, and only the rest is created.
+        """
+        pending = batch
+        for _ in range(_EVENT_ROUNDS):
+            try:
+                self._call("event_write", "record alert events", partial(
+                    self._tables.create_rows, self._database_id, self._events_table_id, rows=pending,
+                ))
+                return
+            except PermanentAppwriteError as error:
+                if error.type != "row_already_exists":
+                    raise
+            existing = self._existing_ids(self._events_table_id, [row["$id"] for row in pending],
+                                          "look up alert events")
+            pending = [row for row in pending if row["$id"] not in existing]
+            if not pending:
+                return
+        raise TransientAppwriteError("alert events kept colliding with a concurrent writer; retry the delivery")
+
+    def write_events(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Create history rows by `$id`, each at most once, in batches of 100 that overlap."""
+        batches = [[dict(row) for row in rows[i:i + BATCH_SIZE]] for i in range(0, len(rows), BATCH_SIZE)]
+        self._all(partial(self._create_once, batch) for batch in batches)
+
+    def list_events(self, *, fingerprint: str | None = None, alertname: str | None = None,
+                    since: datetime | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """History rows of one alert (by fingerprint) or one alert name, oldest first, at most `limit`."""
+        filters = [Query.equal("fingerprint", fingerprint)] if fingerprint else []
+        if alertname:
+            filters.append(Query.equal("alertname", alertname))
+        if since is not None:
+            filters.append(Query.greater_than_equal("at", format_datetime(since)))
+        found: list[dict[str, Any]] = []
+        cursor: list[str] = []
+        while len(found) < limit:
+            page_size = min(BATCH_SIZE, limit - len(found))
+            page = self._call("event_list", "list alert events", partial(
+                self._tables.list_rows, self._database_id, self._events_table_id,
+                queries=[*filters, Query.order_asc("at"), Query.limit(page_size), *cursor], total=False,
+            ))
+            found.extend({"$id": row.id, **row.data} for row in page.rows)
+            if len(page.rows) < page_size:
+                break
+            cursor = [Query.cursor_after(page.rows[-1].id)]
+        return found
+
+    # -- metrics -----------------------------------------------------------------------------------
+
+    def _count(self, count: Count) -> int:
+        table_id = self._table_id if count.table == "alerts" else self._events_table_id
+        queries = [_query(f) for f in count.filters]
+        result = self._call("count", "count rows for the metrics", lambda: self._tables.list_rows(
+            self._database_id, table_id, queries=[*queries, Query.limit(1)], total=True,
+        ))
+        return int(result.total)
+
+    def _newest_event_at(self) -> datetime | None:
+        result = self._call("newest", "read the newest alert event", lambda: self._tables.list_rows(
+            self._database_id, self._events_table_id,
+            queries=[Query.order_desc("at"), Query.select(["at"]), Query.limit(1)], total=False,
+        ))
+        return parse_datetime(result.rows[0].data.get("at")) if result.rows else None
+
+    def measure(self, counts: Sequence[Count]) -> tuple[list[int], datetime | None]:
+        """Every count and the time of the newest event: one call each, overlapping on the pool."""
+        tasks: list[Callable[[], int | datetime | None]] = [partial(self._count, count) for count in counts]
+        answers = self._all([*tasks, self._newest_event_at])
+        return cast(list[int], answers[:-1]), cast(datetime | None, answers[-1])
+
+
+def _query(condition: Filter) -> str:
+    if condition.op == "equal":
+        return str(Query.equal(condition.column, condition.value))
+    return str(Query.greater_than_equal(condition.column, condition.value))

@@ -16,7 +16,8 @@ from tests.harness import PROJECT_ID, TOKEN, Appwrite
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Variables the function reads; stripped so a developer's shell cannot change what tests see.
 _FUNCTION_VARIABLES = ("WEBHOOK_TOKEN", "ALERT_ROUTES", "APPWRITE_API_KEY", "ALERTS_DATABASE_ID", "ALERTS_TABLE_ID",
-                       "CRITICAL_TOPIC_ID", "MONITORING_TOPIC_ID", "TIME_BUDGET_SECONDS", "MAX_BODY_BYTES")
+                       "EVENTS_TABLE_ID", "CRITICAL_TOPIC_ID", "MONITORING_TOPIC_ID", "TIME_BUDGET_SECONDS",
+                       "MAX_BODY_BYTES", "METRICS_TOKEN", "METRICS_SEVERITIES")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -25,7 +25,7 @@ from typing import Any
 import requests
 
 from devkit.bench import procstat
-from devkit.bench.calls import CallCounts, classify
+from devkit.bench.calls import BASELINE_ROLES, OURS_ROLES, CallCounts, RowRoles, classify
 from devkit.bench.proxy import CountingRelay
 from devkit.bench.workload import Phase, body, phase_body
 from devkit.emulator import Emulator
@@ -51,6 +51,10 @@ class Implementation(StrEnum):
     @property
     def function_dir(self) -> Path:
         return REPO_ROOT if self is Implementation.OURS else BASELINE_DIR
+
+    @property
+    def roles(self) -> RowRoles:
+        return OURS_ROLES if self is Implementation.OURS else BASELINE_ROLES
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ class Measured:
             "callsVaryBetweenSamples": self.calls_vary,
             "reads": self.calls.reads,
             "writes": self.calls.writes,
+            "historyWrites": self.calls.history_writes,
             "messages": self.calls.messages(),
             "cpuUsPerAlert": None if cpu is None else round(cpu, 1),
             "peakAboveIdleMB": None if peak is None else round(peak / 2**20, 1),
@@ -150,20 +155,44 @@ class Overlap:
     wall_seconds: float
     # SDK method -> (calls, mean seconds per call, round trip included) as the relay timed them.
     per_kind: dict[str, tuple[int, float]]
+    # Groups of calls that overlap in time, one after the other: the round trips no concurrency can save.
+    stages: int
 
     def as_json(self) -> dict[str, Any]:
         return {"size": self.size, "phase": self.phase.value, "calls": self.calls, "maxInFlight": self.max_in_flight,
                 "sequentialMs": round(self.busy_seconds * 1000, 1), "wallMs": round(self.wall_seconds * 1000, 1),
+                "stages": self.stages,
                 "meanCallMs": {kind: round(mean * 1000, 1) for kind, (_, mean) in self.per_kind.items()}}
 
     def describe_kinds(self) -> str:
         return ", ".join(f"{kind} {count} x {mean * 1000:.0f} ms" for kind, (count, mean) in self.per_kind.items())
 
 
+def named(line: str) -> str:
+    """`list_rows alerts`, `create_rows alert_events`, `create_push`: the relay sees which table a call touched."""
+    name = classify(line, OURS_ROLES).name
+    parts = [part for part in line.split(" ", 1)[-1].split("?")[0].split("/") if part]
+    if "rows" in parts and parts.index("rows") > 0:
+        name += " " + parts[parts.index("rows") - 1]
+    return name
+
+
+def _stages(spans: Sequence[tuple[str, float, float]]) -> int:
+    stages = 0
+    end = float("-inf")
+    for _, start, finish in sorted(spans, key=lambda span: span[1]):
+        if start > end:
+            stages += 1
+            end = finish
+        else:
+            end = max(end, finish)
+    return stages
+
+
 def _per_kind(spans: Sequence[tuple[str, float, float]]) -> dict[str, tuple[int, float]]:
     durations: dict[str, list[float]] = {}
     for line, start, end in spans:
-        durations.setdefault(classify(line).name, []).append(end - start)
+        durations.setdefault(named(line), []).append(end - start)
     return {kind: (len(values), statistics.fmean(values)) for kind, values in sorted(durations.items())}
 
 
@@ -216,8 +245,10 @@ class Bench:
             if post(host.url, b"{}", token="wrong-token-wrong-token-wrong").status_code != 401:
                 raise DeliveryError(f"{implementation} accepted a wrong token")
             # A valid delivery of no alerts runs the whole POST path and calls Appwrite for nothing.
-            if post(host.url, body([])).status_code != 200:
-                raise DeliveryError(f"{implementation} refused a delivery of no alerts")
+            empty = post(host.url, body([]))
+            if empty.status_code != 200:
+                raise DeliveryError(f"{implementation} refused a delivery of no alerts: HTTP {empty.status_code} "
+                                    f"{empty.text[:300]}")
             yield host
 
     def _deliver(self, host: FunctionHost, implementation: Implementation, size: int, phase: Phase,
@@ -234,7 +265,7 @@ class Bench:
         wall = time.perf_counter() - started
         cpu_after = procstat.cpu_seconds(pid)
         peak = procstat.peak_rss_bytes(pid)
-        calls = CallCounts.from_routes(control.calls())
+        calls = CallCounts.from_routes(control.calls(), implementation.roles)
         if reply.status_code != 200:
             raise DeliveryError(f"{implementation} N={size} {phase}: HTTP {reply.status_code}: {reply.text[:500]}")
         try:
@@ -280,21 +311,23 @@ class Bench:
                            f"{f' (median of {repeats})' if repeats > 1 else ''}, calls {measured.calls.short()}")
         return results
 
-    def overlap(self, size: int, phases: Sequence[Phase] = (Phase.FIRST, Phase.AGAIN)) -> list[Overlap]:
-        """The given phases of our function through the counting relay: how many calls were in flight at once."""
+    def overlap(self, cases: Sequence[tuple[int, Phase]]) -> list[Overlap]:
+        """Deliveries of our function through the counting relay, in order: how many calls were in flight at
+        once, and in how many sequential stages. Each size has alerts of its own."""
         self.fresh_project()
         self._emulator.control.set_latency(self._latency_ms)
+        series = {size: index for index, size in enumerate(dict.fromkeys(size for size, _ in cases))}
         found: list[Overlap] = []
         with CountingRelay(self._emulator.endpoint) as relay, \
                 self.serve(Implementation.OURS, endpoint=relay.endpoint) as host:
-            for phase in phases:
+            for size, phase in cases:
                 relay.traffic.reset()
                 started = time.perf_counter()
-                reply = post(host.url, phase_body(phase, size))
+                reply = post(host.url, phase_body(phase, size, series[size]))
                 wall = time.perf_counter() - started
                 if reply.status_code != 200:
                     raise DeliveryError(f"overlap probe N={size} {phase}: HTTP {reply.status_code}")
                 traffic = relay.traffic
                 found.append(Overlap(size, phase, len(traffic.spans), traffic.max_in_flight, traffic.busy_seconds(),
-                                     wall, _per_kind(traffic.spans)))
+                                     wall, _per_kind(traffic.spans), _stages(traffic.spans)))
         return found

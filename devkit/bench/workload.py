@@ -98,3 +98,8 @@ def expected_messages(phase: Phase, size: int, *, digests: bool = True) -> dict[
 def storage_budget(size: int) -> int:
     """The most reads, and the most writes, of the alerts table one delivery of `size` alerts may make."""
     return math.ceil(size / ROWS_PER_CALL)
+
+
+def history_budget(phase: Phase, size: int) -> int:
+    """Bulk creates of history rows (`alert_events`, one per change of state): none for a re-delivery."""
+    return 0 if phase is Phase.AGAIN else math.ceil(size / ROWS_PER_CALL)

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import datetimes
-from .params import ArrayList, Integer, Range, Text, Validator, WhiteList, php_number
+from .params import Integer, Range, Text, Validator, WhiteList
 
 TEXT_BYTES = {"text": 65_535, "mediumtext": 16_777_215, "longtext": 4_294_967_295}
 # The size the server records for fixed-width text types (longtext's is the signed 32-bit maximum).
@@ -215,10 +215,3 @@ class UrlValue(Validator):
 def row_width(columns: list[Column]) -> int:
     return BASE_ROW_BYTES + sum(column.width() for column in columns)
 
-
-def enum_elements_validator() -> ArrayList:
-    return ArrayList(Text(ENUM_SIZE), 100)
-
-
-def integer_range_description(low: int, high: int) -> str:
-    return f"Value must be a valid range between {php_number(low)} and {php_number(high)}"

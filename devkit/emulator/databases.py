@@ -20,7 +20,6 @@ from .listing import list_items
 from .params import (
     ARRAY_PARAMS_LIMIT,
     CUSTOM_ID,
-    UID,
     ArrayList,
     JSONObject,
     Nullable,
@@ -28,6 +27,7 @@ from .params import (
     Permissions,
     Text,
     aggregate_permissions,
+    check_path,
 )
 from .queries import Attribute
 from .store import Store
@@ -96,14 +96,14 @@ class Databases:
 
     def get_database(self, caller: Caller, database_id: str) -> dict[str, Any]:
         caller.require(["databases.read"])
-        Params({"databaseId": database_id}).required("databaseId", UID)
+        check_path(databaseId=database_id)
         with self.store.transaction() as connection:
             return database_response(catalog.database_row(connection, database_id))
 
     def delete_database(self, caller: Caller, database_id: str) -> dict[str, Any]:
         """Remove the database with its tables, columns, indexes and rows."""
         caller.require(["databases.write"])
-        Params({"databaseId": database_id}).required("databaseId", UID)
+        check_path(databaseId=database_id)
         with self.store.transaction() as connection:
             catalog.database_row(connection, database_id)
             pks = [row["pk"] for row in catalog.table_rows(connection, database_id)]
@@ -129,7 +129,7 @@ class Databases:
 
     def create_table(self, caller: Caller, database_id: str, params: Params) -> dict[str, Any]:
         caller.require(["tables.write", "collections.write"])
-        Params({"databaseId": database_id}).required("databaseId", UID)
+        check_path(databaseId=database_id)
         table_id = params.required("tableId", CUSTOM_ID)
         name = params.required("name", Text(128))
         permissions = params.optional("permissions", Nullable(Permissions()))
@@ -164,14 +164,13 @@ class Databases:
 
     def get_table(self, caller: Caller, database_id: str, table_id: str) -> dict[str, Any]:
         caller.require(["tables.read", "collections.read"])
-        Params({"databaseId": database_id, "tableId": table_id}).required("databaseId", UID)
-        Params({"tableId": table_id}).required("tableId", UID)
+        check_path(databaseId=database_id, tableId=table_id)
         with self.store.transaction() as connection:
             return table_response(catalog.load_table(connection, database_id, table_id))
 
     def list_tables(self, caller: Caller, database_id: str, params: Params) -> dict[str, Any]:
         caller.require(["tables.read", "collections.read"])
-        Params({"databaseId": database_id}).required("databaseId", UID)
+        check_path(databaseId=database_id)
         with self.store.transaction() as connection:
             catalog.database_row(connection, database_id)
             tables = [
@@ -299,10 +298,8 @@ def _check_inline_default(column: Column) -> None:
     elif column.type == "datetime":
         if not isinstance(default, str):
             raise _invalid(f"Default value for datetime attribute '{key}' must be a string in ISO 8601 format")
-        normalized = datetimes.normalize(default)
-        if normalized is None:
+        if datetimes.normalize(default) is None:
             raise _invalid(f"Default value for datetime attribute '{key}' must be in valid ISO 8601 format")
-        column.default = normalized
 
 
 def inline_index_specs(

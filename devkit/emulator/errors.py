@@ -41,8 +41,6 @@ _CATALOGUE: dict[str, tuple[int, str]] = {
         400,
         "There was an error processing your request. Please check the inputs and try again.",
     ),
-    "general_service_unavailable": (503, "The server is temporarily unable to handle the request."),
-    "general_timeout": (408, "The request took too long to complete."),
     "project_id_missing": (
         403,
         "When using project API key, make sure to pass x-appwrite-project header with your project ID.",
@@ -167,9 +165,8 @@ def error_for_status(status: int) -> tuple[str, str]:
         401: "general_unauthorized_scope",
         403: "general_unauthorized_scope",
         404: "general_route_not_found",
-        408: "general_timeout",
+        408: "database_timeout",
         429: "general_rate_limit_exceeded",
-        503: "general_service_unavailable",
     }
     error_type = by_status.get(status, "general_unknown" if status >= 500 else "general_bad_request")
     message = _CATALOGUE[error_type][1].replace("%s", "")

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from . import control_routes
 from .api import ROUTES, Route
-from .errors import ApiError, error_body, error_for_status
+from .errors import SERVER_VERSION, ApiError, error_body, error_for_status
 from .hooks import Fault
 from .params import Params
 from .services import Services
@@ -42,7 +42,8 @@ def _error(error: ApiError) -> web.Response:
 
 def _fault_response(fault: Fault) -> web.Response:
     error_type, message = error_for_status(fault.status)
-    body = {"message": message, "code": fault.status, "type": error_type, "version": "1.9.6"}
+    # Not masked like the server's own errors: a fault stands for whatever answered (proxy included).
+    body = {"message": message, "code": fault.status, "type": error_type, "version": SERVER_VERSION}
     headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
     return _json(body, fault.status, headers)
 

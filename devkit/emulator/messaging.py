@@ -33,6 +33,7 @@ from .params import (
     Roles,
     Text,
     WhiteList,
+    check_path,
 )
 from .queries import Attribute
 from .store import Connection, Store
@@ -109,13 +110,13 @@ class Messaging:
 
     def get_topic(self, caller: Caller, topic_id: str) -> dict[str, Any]:
         caller.require(["topics.read"])
-        Params({"topicId": topic_id}).required("topicId", UID)
+        check_path(topicId=topic_id)
         with self.store.transaction() as connection:
             return topic_response(self._topic(connection, topic_id))
 
     def delete_topic(self, caller: Caller, topic_id: str) -> dict[str, Any]:
         caller.require(["topics.write"])
-        Params({"topicId": topic_id}).required("topicId", UID)
+        check_path(topicId=topic_id)
         with self.store.transaction() as connection:
             self._topic(connection, topic_id)
             connection.execute("DELETE FROM topics WHERE id = ?", (topic_id,))
@@ -236,7 +237,7 @@ class Messaging:
 
     def get_message(self, caller: Caller, message_id: str) -> dict[str, Any]:
         caller.require(["messages.read"])
-        Params({"messageId": message_id}).required("messageId", UID)
+        check_path(messageId=message_id)
         with self.store.transaction() as connection:
             return message_response(self._message(connection, message_id))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from . import datetimes, ids
@@ -34,11 +33,6 @@ class Validator:
 
     def valid(self, value: Any) -> bool:
         raise NotImplementedError
-
-
-class Anything(Validator):
-    def valid(self, value: Any) -> bool:
-        return True
 
 
 class Text(Validator):
@@ -177,11 +171,14 @@ _ROLE = re.compile(r"^(any|guests|users|user|team|member|label)(:[A-Za-z0-9._\-]
 class Permissions(Validator):
     """Appwrite permission strings such as `read("any")`, limited to `allowed` types."""
 
+    _SHAPE = f"Permissions must be an array of strings no longer than {ARRAY_PARAMS_LIMIT} items."
+
     def __init__(self, allowed: Sequence[str] = ("read", "create", "update", "delete", "write")) -> None:
         self.allowed = tuple(allowed)
-        self.description = f"Permissions must be an array of strings no longer than {ARRAY_PARAMS_LIMIT} items."
+        self.description = self._SHAPE
 
     def valid(self, value: Any) -> bool:
+        self.description = self._SHAPE
         if not isinstance(value, list) or len(value) > ARRAY_PARAMS_LIMIT:
             return False
         for item in value:
@@ -237,14 +234,6 @@ def aggregate_permissions(permissions: list[str] | None) -> list[str] | None:
     return result
 
 
-@dataclass(frozen=True)
-class _Missing:
-    pass
-
-
-MISSING = _Missing()
-
-
 class Params:
     """The parameters of one request, from a JSON body or a query string."""
 
@@ -279,12 +268,6 @@ class Params:
             raise ApiError("general_argument_invalid", "The request body must be a JSON object.")
         return cls(decoded)
 
-    def has(self, name: str) -> bool:
-        return self._values.get(name) is not None
-
-    def raw(self, name: str) -> Any:
-        return self._values.get(name)
-
     def required(self, name: str, validator: Validator) -> Any:
         value = self._values.get(name)
         if value is None:
@@ -306,3 +289,10 @@ class Params:
     def flag(self, name: str, default: bool, *, loose: bool = False) -> bool:
         value = self.optional(name, Boolean(loose), default)
         return value if isinstance(value, bool) else value in ("true", "1", 1)
+
+
+def check_path(**path: str) -> None:
+    """Path parameters use the UID rule (so the `unique()` placeholder is refused)."""
+    for name, value in path.items():
+        if not UID.valid(value):
+            raise argument_invalid(name, UID.description)

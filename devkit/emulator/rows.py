@@ -28,6 +28,7 @@ from .params import (
     Permissions,
     Range,
     aggregate_permissions,
+    check_path,
 )
 from .phpcompare import loose_equal, strict_equal
 from .queries import Attribute, Query, QueryError, Validator, parse_all
@@ -64,10 +65,6 @@ def _object(value: Any) -> dict[str, Any]:
             return {}
     return value if isinstance(value, dict) else {}
 
-
-def _check_path(**path: str) -> None:
-    for name, value in path.items():
-        Params({name: value}).required(name, UID)
 
 
 def _strip_readonly(document: dict[str, Any], caller: Caller) -> dict[str, Any]:
@@ -239,9 +236,9 @@ class Rows:
 
     def create(self, caller: Caller, database_id: str, table_id: str, params: Params) -> dict[str, Any]:
         caller.require(_SCOPE_WRITE)
-        _check_path(databaseId=database_id)
+        check_path(databaseId=database_id)
         row_id = params.optional("rowId", CUSTOM_ID)
-        _check_path(tableId=table_id)
+        check_path(tableId=table_id)
         data = _object(params.optional("data", JSONObject(), {}))
         given_permissions = params.optional("permissions", Nullable(ROW_PERMISSIONS))
         documents = params.optional("rows", ArrayList(JSONObject(), BATCH_LIMIT), [])
@@ -329,7 +326,7 @@ class Rows:
         self, caller: Caller, database_id: str, table_id: str, row_id: str, params: Params
     ) -> dict[str, Any]:
         caller.require(_SCOPE_READ)
-        _check_path(databaseId=database_id, tableId=table_id, rowId=row_id)
+        check_path(databaseId=database_id, tableId=table_id, rowId=row_id)
         texts = params.optional("queries", LIST_QUERIES, [])
         self._no_transactions(params)
         with self.store.transaction() as connection:
@@ -358,7 +355,7 @@ class Rows:
     def _validated_selections(self, table: TableInfo, queries: list[Query]) -> list[str] | None:
         for query in queries:
             if query.method != "select":
-                raise ApiError("general_query_invalid", f"Invalid query: Invalid query method: {query.method}")
+                raise ApiError("general_query_invalid", f"Invalid query method: {query.method}")
         try:
             plan = Validator(self._attributes(table)).validate(queries)
         except QueryError as error:
@@ -386,7 +383,7 @@ class Rows:
         self, caller: Caller, database_id: str, table_id: str, row_id: str, params: Params
     ) -> dict[str, Any]:
         caller.require(_SCOPE_WRITE)
-        _check_path(databaseId=database_id, tableId=table_id, rowId=row_id)
+        check_path(databaseId=database_id, tableId=table_id, rowId=row_id)
         data = _object(params.optional("data", JSONObject(), {}))
         given_permissions = params.optional("permissions", Nullable(ROW_PERMISSIONS))
         self._no_transactions(params)
@@ -402,10 +399,11 @@ class Rows:
                 permissions.check_grantable(caller, resolved)
             changes = _strip_readonly({**data, "$id": row_id}, caller)
             new_permissions = resolved if resolved is not None else old.permissions
-            merged = {**self._decoded(table, old), **_user_items(changes)}
+            stored = self._decoded(table, old)
+            merged = {**stored, **_user_items(changes)}
+            # utopia-php/database compares strictly here (an update), loosely in upserts.
             changed = not strict_equal(new_permissions, old.permissions) or any(
-                not strict_equal(value, self._decoded(table, old).get(key))
-                for key, value in _user_items(changes).items()
+                not strict_equal(value, stored.get(key)) for key, value in _user_items(changes).items()
             )
             action = "update" if changed else "read"
             row_grants = old.permissions if table.row_security else []
@@ -413,7 +411,8 @@ class Rows:
             created = self._timestamp(changes, "$createdAt", old.created)
             updated = self._timestamp(changes, "$updatedAt", datetimes.now()) if changed else old.updated
             self._validate(table, {**merged, "$id": row_id, "$permissions": new_permissions,
-                                   "$createdAt": created, "$updatedAt": updated})
+                                   "$createdAt": changes.get("$createdAt", created),
+                                   "$updatedAt": changes.get("$updatedAt", updated)})
             row = StoredRow(old.seq, old.id, created, updated, list(new_permissions), self._stored_data(table, merged))
             self._rewrite(connection, table, [row])
             return self.render(table, row)
@@ -424,7 +423,7 @@ class Rows:
         self, caller: Caller, database_id: str, table_id: str, row_id: str, params: Params
     ) -> dict[str, Any]:
         caller.require(_SCOPE_WRITE)
-        _check_path(databaseId=database_id, tableId=table_id, rowId=row_id)
+        check_path(databaseId=database_id, tableId=table_id, rowId=row_id)
         data = _object(params.optional("data", JSONObject(), {}))
         given_permissions = params.optional("permissions", Nullable(ROW_PERMISSIONS))
         self._no_transactions(params)
@@ -446,7 +445,7 @@ class Rows:
 
     def upsert_many(self, caller: Caller, database_id: str, table_id: str, params: Params) -> dict[str, Any]:
         caller.require(_SCOPE_WRITE)
-        _check_path(databaseId=database_id, tableId=table_id)
+        check_path(databaseId=database_id, tableId=table_id)
         documents = params.required("rows", ArrayList(JSONObject(), BATCH_LIMIT))
         self._no_transactions(params)
         with self.store.transaction() as connection:
@@ -498,7 +497,8 @@ class Rows:
                 row_permissions = old.permissions if old is not None else []
             self._apply_defaults(table, merged)
             self._validate(table, {**merged, "$id": row_id, "$permissions": row_permissions,
-                                   "$createdAt": created, "$updatedAt": updated})
+                                   "$createdAt": document.get("$createdAt", created),
+                                   "$updatedAt": document.get("$updatedAt", updated)})
             seen.append(row_id)
             stored = self._stored_data(table, merged)
             if old is None:
@@ -542,7 +542,7 @@ class Rows:
 
     def list_rows(self, caller: Caller, database_id: str, table_id: str, params: Params) -> dict[str, Any]:
         caller.require(_SCOPE_READ)
-        _check_path(databaseId=database_id, tableId=table_id)
+        check_path(databaseId=database_id, tableId=table_id)
         texts = params.optional("queries", LIST_QUERIES, [])
         self._no_transactions(params)
         include_total = params.flag("total", True, loose=True)

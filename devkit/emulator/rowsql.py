@@ -70,8 +70,11 @@ class Translator:
         if column is not None and column.array and method in ("contains", "containsAny", "containsAll",
                                                                "notContains"):
             return self._array_condition(query, values, params)
-        simple = {"equal": "=", "notEqual": "!=", "lessThan": "<", "lessThanEqual": "<=",
+        simple = {"notEqual": "!=", "lessThan": "<", "lessThanEqual": "<=",
                   "greaterThan": ">", "greaterThanEqual": ">="}  # fmt: skip
+        if method == "equal":
+            params.extend(values)
+            return f"{expr} IN ({', '.join('?' * len(values))})"
         if method in simple:
             params.extend(values)
             return "(" + " OR ".join(f"{expr} {simple[method]} ?" for _ in values) + ")"

@@ -32,7 +32,6 @@ from .params import (
     KEY,
     PHP_INT_MAX,
     PHP_INT_MIN,
-    UID,
     ArrayList,
     Boolean,
     Datetime,
@@ -43,6 +42,7 @@ from .params import (
     Range,
     Text,
     WhiteList,
+    check_path,
 )
 from .queries import Attribute
 from .store import Store
@@ -54,10 +54,6 @@ _INDEX_WRITE = ("tables.write", "collections.write", "indexes.write")
 _INDEX_READ = ("tables.read", "collections.read", "indexes.read")
 _URL = Predicate(is_url, "Value must be a valid URL")
 
-
-def _check_path(**path: str) -> None:
-    for name, value in path.items():
-        Params({name: value}).required(name, UID)
 
 
 class Schema:
@@ -71,7 +67,7 @@ class Schema:
         self, caller: Caller, database_id: str, table_id: str, kind: str, params: Params
     ) -> dict[str, Any]:
         caller.require(_COLUMN_WRITE)
-        _check_path(databaseId=database_id, tableId=table_id)
+        check_path(databaseId=database_id, tableId=table_id)
         column = self._column_from_params(kind, params)
         now = datetimes.now()
         column.created = column.updated = now
@@ -131,8 +127,6 @@ class Schema:
                 raise ApiError("column_value_invalid", range_check.description)
             column.size = 8 if column.max > 2_147_483_647 else 4
             column.format = "intRange"
-        elif kind == "datetime":
-            column.default = datetimes.normalize(default) if default is not None else None
         elif kind == "enum":
             column.type, column.format, column.size, column.elements = "string", "enum", ENUM_SIZE, list(elements)
             if default is not None and default not in column.elements:
@@ -143,7 +137,7 @@ class Schema:
 
     def get_column(self, caller: Caller, database_id: str, table_id: str, key: str) -> dict[str, Any]:
         caller.require(_COLUMN_READ)
-        _check_path(databaseId=database_id, tableId=table_id)
+        check_path(databaseId=database_id, tableId=table_id)
         with self.store.transaction() as connection:
             table = catalog.load_table(connection, database_id, table_id)
         column = next((column for column in table.columns if column.key == key), None)
@@ -153,7 +147,7 @@ class Schema:
 
     def list_columns(self, caller: Caller, database_id: str, table_id: str, params: Params) -> dict[str, Any]:
         caller.require(_COLUMN_READ)
-        _check_path(databaseId=database_id, tableId=table_id)
+        check_path(databaseId=database_id, tableId=table_id)
         with self.store.transaction() as connection:
             table = catalog.load_table(connection, database_id, table_id)
         items = [{**column.response(), "$id": column.key, "$sequence": position}
@@ -171,7 +165,7 @@ class Schema:
 
     def create_index(self, caller: Caller, database_id: str, table_id: str, params: Params) -> dict[str, Any]:
         caller.require(_INDEX_WRITE)
-        _check_path(databaseId=database_id, tableId=table_id)
+        check_path(databaseId=database_id, tableId=table_id)
         key = params.required("key", KEY)
         kind = params.required("type", WhiteList(INDEX_TYPES))
         names = params.required("columns", ArrayList(INDEX_COLUMN_KEY, ARRAY_PARAMS_LIMIT))
@@ -210,7 +204,7 @@ class Schema:
 
     def get_index(self, caller: Caller, database_id: str, table_id: str, key: str) -> dict[str, Any]:
         caller.require(_INDEX_READ)
-        _check_path(databaseId=database_id, tableId=table_id)
+        check_path(databaseId=database_id, tableId=table_id)
         with self.store.transaction() as connection:
             table = catalog.load_table(connection, database_id, table_id)
         index = next((index for index in table.indexes if index.key == key), None)
@@ -220,7 +214,7 @@ class Schema:
 
     def list_indexes(self, caller: Caller, database_id: str, table_id: str, params: Params) -> dict[str, Any]:
         caller.require(_INDEX_READ)
-        _check_path(databaseId=database_id, tableId=table_id)
+        check_path(databaseId=database_id, tableId=table_id)
         with self.store.transaction() as connection:
             table = catalog.load_table(connection, database_id, table_id)
         items = [{**index.response(), "$sequence": position, "attributes": index.columns}

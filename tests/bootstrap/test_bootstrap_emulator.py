@@ -21,7 +21,7 @@ from tests.bootstrap.bootstrap_support import PROJECT, SCRIPT_PATH, Project
 
 SCHEMA = load_schema()
 TABLE = SCHEMA.table("alerts")
-RESOURCE_COUNT = 2 + len(TABLE.columns) + len(TABLE.indexes) + len(SCHEMA.topics)
+RESOURCE_COUNT = 1 + sum(1 + len(t.columns) + len(t.indexes) for t in SCHEMA.tables) + len(SCHEMA.topics)
 READ_SCOPES = ["databases.read", "tables.read", "columns.read", "indexes.read", "topics.read"]
 
 
@@ -296,9 +296,15 @@ def test_json_output_lists_every_resource_and_a_summary(project: Project) -> Non
     document = run.json()
     assert [(r["resource"], r["id"], r["action"]) for r in document["results"]] == [
         ("database", "monitoring", "created"),
-        ("table", "alerts", "created"),
-        *[("column", f"alerts.{c.key}", "created") for c in TABLE.columns],
-        *[("index", f"alerts.{i.key}", "created") for i in TABLE.indexes],
+        *[
+            resource
+            for table in SCHEMA.tables
+            for resource in [
+                ("table", table.id, "created"),
+                *[("column", f"{table.id}.{c.key}", "created") for c in table.columns],
+                *[("index", f"{table.id}.{i.key}", "created") for i in table.indexes],
+            ]
+        ],
         *[("topic", t.id, "created") for t in SCHEMA.topics],
     ]
     assert document["summary"] == {

@@ -40,6 +40,8 @@ def as_appwrite_has_it(column: Column, status: str = "available") -> ActualColum
         status=status,
         size=column.size if isinstance(column, VarcharColumn) else None,
         elements=column.elements if isinstance(column, EnumColumn) else (),
+        min=column.min if isinstance(column, IntegerColumn) else None,
+        max=column.max if isinstance(column, IntegerColumn) else None,
     )
 
 
@@ -82,11 +84,15 @@ def step_for(observed: Observed, shown_id: str) -> tuple[State, str]:
 
 def test_fresh_project_plans_every_resource_missing_in_dependency_order() -> None:
     steps = list(plan(SCHEMA, Observed(database=False)).steps())
+    events = SCHEMA.table("alert_events")
     assert [(s.kind.value, s.id) for s in steps] == [
         ("database", "monitoring"),
         ("table", "alerts"),
         *[("column", f"alerts.{c.key}") for c in TABLE.columns],
         *[("index", f"alerts.{i.key}") for i in TABLE.indexes],
+        ("table", "alert_events"),
+        *[("column", f"alert_events.{c.key}") for c in events.columns],
+        *[("index", f"alert_events.{i.key}") for i in events.indexes],
         *[("topic", t.id) for t in SCHEMA.topics],
     ]
     assert {s.state for s in steps} == {State.MISSING}

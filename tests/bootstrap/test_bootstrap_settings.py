@@ -26,7 +26,7 @@ SETTINGS = Settings("http://127.0.0.1:9/v1", "proj", KEY, ResourceIds("monitorin
 def test_environment_gives_the_connection_and_default_ids() -> None:
     settings = load_settings(SCHEMA, ENV)
     assert (settings.endpoint, settings.project_id, settings.api_key) == ("http://127.0.0.1:9/v1", "proj", KEY)
-    assert settings.ids == ResourceIds("monitoring", "alerts", "critical-alerts", "monitoring-alerts")
+    assert settings.ids == ResourceIds("monitoring", "alerts", "critical-alerts", "monitoring-alerts", "alert_events")
 
 
 def test_flags_win_over_the_environment() -> None:
@@ -55,8 +55,10 @@ def test_every_missing_setting_is_named_with_its_flag_and_variable() -> None:
         ({"ALERTS_TABLE_ID": "alerts table"}, "ALERTS_TABLE_ID='alerts table' is not a valid Appwrite ID"),
         ({"ALERTS_DATABASE_ID": "x" * 37}, "ALERTS_DATABASE_ID="),
         ({"CRITICAL_TOPIC_ID": "same", "MONITORING_TOPIC_ID": "same"}, "give the two topics different IDs"),
+        ({"EVENTS_TABLE_ID": "alerts"}, "give the two tables different IDs"),
+        ({"EVENTS_TABLE_ID": "_history"}, "EVENTS_TABLE_ID='_history' is not a valid Appwrite ID"),
     ],
-    ids=["endpoint", "project", "table-id", "database-id-too-long", "same-topics"],
+    ids=["endpoint", "project", "table-id", "database-id-too-long", "same-topics", "same-tables", "events-id"],
 )
 def test_invalid_setting_is_a_config_error_naming_it(env: dict[str, str], words: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -69,12 +71,13 @@ def test_renamed_ids_apply_to_database_table_and_topics() -> None:
         **ENV,
         "ALERTS_DATABASE_ID": "ops",
         "ALERTS_TABLE_ID": "events",
+        "EVENTS_TABLE_ID": "history",
         "CRITICAL_TOPIC_ID": "pager",
         "MONITORING_TOPIC_ID": "feed",
     }
     renamed = rename_resources(SCHEMA, load_settings(SCHEMA, env).ids)
     assert renamed.database.id == "ops"
-    assert [t.id for t in renamed.tables] == ["events"]
+    assert [t.id for t in renamed.tables] == ["events", "history"]
     assert [t.id for t in renamed.topics] == ["pager", "feed"]
     assert renamed.tables[0].columns == SCHEMA.tables[0].columns
 

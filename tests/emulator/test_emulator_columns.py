@@ -23,7 +23,7 @@ COLUMN_KINDS: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
      {"type": "integer", "min": 0, "max": 10, "default": 3}),
     ("boolean", "create_boolean_column", {"default": True}, {"type": "boolean", "default": True}),
     ("datetime", "create_datetime_column", {"default": "2025-01-02T03:04:05Z"},
-     {"type": "datetime", "format": "datetime", "default": "2025-01-02T03:04:05.000+00:00"}),
+     {"type": "datetime", "format": "datetime", "default": "2025-01-02T03:04:05Z"}),
     ("enum", "create_enum_column", {"elements": ["firing", "resolved"], "default": "firing"},
      {"type": "string", "format": "enum", "elements": ["firing", "resolved"], "default": "firing"}),
     ("url", "create_url_column", {"default": "https://example.com/x"},

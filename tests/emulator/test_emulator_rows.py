@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ def test_create_row_answers_201_with_the_row_model(target: Target, database: str
         "$id": "r1", "$sequence": "1", "$tableId": alerts, "$databaseId": database, "$permissions": [],
     }
     assert body["$createdAt"] == body["$updatedAt"]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+00:00", body["$createdAt"])
     # Every column is present; the ones not given are null.
     assert {key: value for key, value in body.items() if not key.startswith("$")} == {
         "fingerprint": "fp-1", "status": "firing", "severity": None, "count": None, "active": None,
@@ -287,3 +289,13 @@ def test_get_row_select_returns_the_selected_columns_only(tables: TablesDB, data
     assert row.id == "r1"
     raises(lambda: tables.get_row(database, alerts, "r1", queries=[Query.equal("status", "firing")]),
            400, "general_query_invalid")
+
+
+def test_datetime_default_is_stored_in_utc(tables: TablesDB, database: str, make_table: Callable[..., str]) -> None:
+    table_id = make_table(columns=[
+        {"key": "name", "type": "varchar", "size": 10},
+        {"key": "seen", "type": "datetime", "default": "2025-01-02T03:04:05+01:00"},
+    ])
+    assert tables.create_row(database, table_id, new_id("r"), {"name": "x"}).data["seen"] == (
+        "2025-01-02T02:04:05.000+00:00"
+    )

@@ -1,0 +1,105 @@
+"""The alert history: one row of the `alert_events` table per change of state a delivery decided.
+
+Built from the delivery, its plan and what Appwrite said about each message, after the messages went out,
+so every row says where its announcement went. Pure: no I/O, no clock.
+
+Each row ID is derived from the change alone (the decision's occurrence key, or for the kinds that announce
+nothing, the delivered state), so a retried delivery, a second receiver or a racing copy derive the same ID
+and Appwrite refuses the second row. Plain re-deliveries (`repeat`) are not recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from .decide import Decision, Kind
+from .payload import Alert, WebhookPayload
+from .plan import DeliveryPlan
+from .render import OutgoingMessage
+from .routing import CHANNELS, Channel
+from .rows import RowShaper, format_datetime
+
+# Every kind but `repeat`: what the `kind` column holds for the decisions of a delivery.
+RECORDED_KINDS: tuple[Kind, ...] = tuple(kind for kind in Kind if kind is not Kind.REPEAT)
+SENT = "sent"
+ALREADY_SENT = "already-sent"
+# How many messages of each channel an event led (was the first change carried by): a message counts once.
+MESSAGE_COLUMNS: Mapping[Channel, str] = {channel: f"{channel}Messages" for channel in CHANNELS}
+
+
+def event_id(key: str) -> str:
+    """36 characters of [0-9a-f], the same for every copy of the same change."""
+    return hashlib.sha256(f"event\n{key}".encode("utf-8", "replace")).hexdigest()[:36]
+
+
+def change_key(alert: Alert, decision: Decision) -> str:
+    """What makes this change one change: its occurrence key, or the delivered state when it announces nothing."""
+    if decision.occurrence_key is not None:
+        return decision.occurrence_key
+    ends = format_datetime(alert.ends_at) if alert.ends_at else "-"
+    return f"{alert.fingerprint}|{format_datetime(alert.starts_at)}|{alert.status}|{ends}|{decision.kind.value}"
+
+
+def _reason(decision: Decision, carriers: Sequence[OutgoingMessage]) -> str:
+    sizes = sorted({len(m.occurrence_keys) for m in carriers if len(m.occurrence_keys) > 1}, reverse=True)
+    if not sizes:
+        return decision.reason
+    noun = "digest" if len(sizes) == 1 else "digests"
+    return f"{decision.reason}; {noun} of {', '.join(str(size) for size in sizes)}"
+
+
+def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[OutgoingMessage], *,
+               shaper: RowShaper, now: datetime) -> list[dict[str, Any]]:
+    """The rows to create, in the order the changes were decided; `sent` are the messages Appwrite created
+    now, every other message of the plan it already had."""
+    created_now = {message.message_id for message in sent}
+    carriers: dict[str, list[OutgoingMessage]] = {}
+    led: dict[str, dict[Channel, int]] = {}
+    for message in plan.messages:
+        for key in message.occurrence_keys:
+            carriers.setdefault(key, []).append(message)
+        counts = led.setdefault(message.occurrence_keys[0], {})
+        counts[message.channel] = counts.get(message.channel, 0) + 1
+
+    rows: dict[str, dict[str, Any]] = {}
+    # One outcome per alert of the payload, in order (plan_delivery decides them one by one).
+    for alert, outcome in zip(payload.alerts, plan.outcomes, strict=True):
+        decision = outcome.decision
+        if decision.kind is Kind.REPEAT:
+            continue
+        key = change_key(alert, decision)
+        row_id = event_id(key)
+        if row_id in rows:  # the same stale state twice in one payload is one change
+            continue
+        messages = carriers.get(key, []) if decision.occurrence_key else []
+        channels = [
+            {"topic": m.topic, "channel": m.channel, "messageId": m.message_id,
+             "result": SENT if m.message_id in created_now else ALREADY_SENT}
+            for m in messages
+        ]
+        counts = led.get(key, {}) if decision.occurrence_key else {}
+        text = {
+            "fingerprint": alert.fingerprint,
+            "alertname": alert.alertname,
+            "severity": alert.severity,
+            "instance": alert.labels.get("instance", ""),
+            "reason": _reason(decision, messages),
+            "channels": json.dumps(channels, separators=(",", ":")),
+            "receiver": payload.receiver,
+            "groupKey": payload.group_key,
+        }
+        rows[row_id] = {
+            "$id": row_id,
+            **{column: shaper.fit(column, value) for column, value in text.items()},
+            "status": alert.status,
+            "startsAt": format_datetime(alert.starts_at),
+            "endsAt": format_datetime(alert.ends_at) if alert.ends_at else None,
+            "at": format_datetime(now),
+            "kind": decision.kind.value,
+            **{column: counts.get(channel, 0) for channel, column in MESSAGE_COLUMNS.items()},
+        }
+    return list(rows.values())

@@ -1,0 +1,84 @@
+"""The alert history as a person reads it: a timeline of the changes the function decided for one alert
+(or every alert of one name), from the rows of the `alert_events` table. Pure formatting; the rows are
+read by `store.AppwriteStore.list_events` and the command line is `scripts/alert_history.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from .rows import parse_datetime
+
+_DURATION = re.compile(r"^\s*(\d{1,6})\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(text: str) -> timedelta:
+    """`30m`, `24h`, `7d`, `2w` (or `s`): how far back the timeline goes."""
+    found = _DURATION.match(text)
+    if not found or int(found.group(1)) == 0:
+        raise ValueError(f"--since takes a positive duration such as 90m, 24h, 7d or 2w, not {text!r}")
+    return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+
+
+def _time(value: Any) -> str:
+    moment = parse_datetime(value)
+    if moment is None:
+        return "-"
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+def channels_text(raw: Any) -> str:
+    """`critical-alerts/push sent, critical-alerts/sms already sent`, or `-` when nothing went out."""
+    try:
+        channels = json.loads(raw) if isinstance(raw, str) and raw else []
+    except ValueError:
+        return "(unreadable)"
+    if not isinstance(channels, list):
+        return "(unreadable)"
+    shown = [
+        f"{c.get('topic', '?')}/{c.get('channel', '?')} {str(c.get('result', '?')).replace('-', ' ')}"
+        for c in channels if isinstance(c, dict)
+    ]
+    return ", ".join(shown) or "-"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(headers)]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            for row in [headers, *rows]]
+
+
+def _subject(events: Sequence[Mapping[str, Any]], fingerprint: str | None, alertname: str | None) -> str:
+    if alertname:
+        return f"alerts named {alertname}"
+    first = events[-1] if events else {}
+    name = first.get("alertname") or "an unnamed alert"
+    where = f" on {first['instance']}" if first.get("instance") else ""
+    severity = f" ({first['severity']})" if first.get("severity") else ""
+    return f"{name}{where}{severity}, fingerprint {fingerprint}" if events else f"fingerprint {fingerprint}"
+
+
+def timeline(events: Sequence[Mapping[str, Any]], *, since: datetime, fingerprint: str | None = None,
+             alertname: str | None = None, limit: int | None = None) -> str:
+    """The events (oldest first) as a heading, one line per change, and a count."""
+    heading = (f"History of {_subject(events, fingerprint, alertname)}: changes decided since "
+               f"{since.strftime('%Y-%m-%d %H:%M:%S')} UTC")
+    if not events:
+        return f"{heading}\n\nNo change of state recorded in that time."
+    by_name = alertname is not None
+    headers = ["time (UTC)", "kind", *(["instance"] if by_name else []), "started", "reason", "channels"]
+    rows = [
+        [_time(event.get("at")), str(event.get("kind") or "?"),
+         *([str(event.get("instance") or "-")] if by_name else []),
+         _time(event.get("startsAt"))[:19], str(event.get("reason") or ""), channels_text(event.get("channels"))]
+        for event in events
+    ]
+    count = f"{len(events)} change{'s' if len(events) != 1 else ''}"
+    if limit is not None and len(events) >= limit:
+        count += f" (the first {limit}; narrow --since or raise --limit to see more)"
+    return "\n".join([heading, "", *_table(headers, rows), "", count])

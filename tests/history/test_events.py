@@ -1,0 +1,230 @@
+"""The alert history through the runtime host and the emulator: one row per change of state, with the right
+kind, reason and channels; none for a plain re-delivery; never two for one change, whatever is retried."""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from devkit import payloads as p
+from devkit.emulator import Emulator
+from devkit.runtime import FunctionHost
+from scripts.bootstrap_schema import main as bootstrap
+from tests.conftest import REPO_ROOT, function_env
+from tests.harness import PROJECT_ID, Appwrite, deliver
+from tests.history.conftest import events, kinds, ok
+
+T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+HISTORY_CREATE = "POST /tablesdb/{databaseId}/tables/{tableId}/rows"
+HISTORY_PATH = r"/tables/alert_events/rows$"
+
+
+class TestOneEventPerChange:
+    def test_first_firing_is_recorded_with_where_it_went(self, host: FunctionHost, appwrite: Appwrite) -> None:
+        """A new critical alert: one `fired` row naming the alert, the delivery and its three messages."""
+        before = datetime.now(UTC) - timedelta(seconds=1)
+        alert = p.alert(starts_at=T0)
+        assert ok(host, alert, receiver="team-a")["eventsRecorded"] == 1
+        [event] = events(appwrite)
+        assert {key: event[key] for key in ("fingerprint", "alertname", "severity", "instance", "status", "startsAt",
+                                            "endsAt", "kind", "reason", "receiver")} == {
+            "fingerprint": alert["fingerprint"], "alertname": "HighCPU", "severity": "critical",
+            "instance": "10.0.0.80:9100", "status": "firing", "startsAt": "2026-11-27T03:00:00.000+00:00",
+            "endsAt": None, "kind": "fired", "reason": "first firing", "receiver": "team-a",
+        }
+        assert event["groupKey"] == p.payload([alert])["groupKey"]
+        assert before <= datetime.fromisoformat(event["at"]) <= datetime.now(UTC)
+        sent = {(m.topics[0], m.providertype): m.id for m in appwrite.messages()}
+        assert [(c["topic"], c["channel"], c["messageId"], c["result"]) for c in event["channels"]] == [
+            ("critical-alerts", "push", sent[("critical-alerts", "push")], "sent"),
+            ("critical-alerts", "sms", sent[("critical-alerts", "sms")], "sent"),
+            ("monitoring-alerts", "push", sent[("monitoring-alerts", "push")], "sent"),
+        ]
+        assert (event["pushMessages"], event["smsMessages"], event["emailMessages"]) == (2, 1, 0)
+
+    def test_plain_redelivery_records_nothing_and_makes_no_history_call(
+        self, host: FunctionHost, appwrite: Appwrite
+    ) -> None:
+        """Group-interval and repeat re-sends of an announced alert add no row and not one history call."""
+        alert = p.alert(starts_at=T0)
+        ok(host, alert)
+        appwrite.control.reset_calls()
+        for _ in range(3):
+            assert ok(host, alert)["eventsRecorded"] == 0
+        assert HISTORY_CREATE not in appwrite.control.calls()
+        assert len(events(appwrite)) == 1
+
+    def test_fire_resolve_refire_and_a_new_occurrence_each_get_their_kind_and_reason(
+        self, host: FunctionHost, appwrite: Appwrite
+    ) -> None:
+        """Each change of one alert is one row, in order, with the decision's kind and reason."""
+        alert = p.alert(severity="warning", starts_at=T0)
+        ok(host, alert)
+        ok(host, p.resolved(alert, T0 + timedelta(minutes=7)))
+        ok(host, alert)
+        ok(host, p.alert(severity="warning", starts_at=T0 + timedelta(hours=1)))
+        assert kinds(appwrite) == [
+            ("fired", "first firing"),
+            ("resolved", "resolved after firing"),
+            ("refired", "same startsAt after resolved"),
+            ("fired", "newer startsAt than stored"),
+        ]
+        assert events(appwrite)[1]["endsAt"] == "2026-11-27T03:07:00.000+00:00"
+        assert [e["startsAt"][:19] for e in events(appwrite)] == ["2026-11-27T03:00:00"] * 3 + ["2026-11-27T04:00:00"]
+
+    def test_stale_delivery_is_recorded_once_as_ignored(self, host: FunctionHost, appwrite: Appwrite) -> None:
+        """An older occurrence arriving after a newer one: the row stays, nothing is sent, and the ignored
+        delivery is recorded once however often it comes."""
+        newer = p.alert(starts_at=T0 + timedelta(hours=1))
+        ok(host, newer)
+        row = appwrite.rows()[newer["fingerprint"]]
+        stale = p.resolved(p.alert(starts_at=T0))
+        for _ in range(2):
+            assert ok(host, stale)["stale"] == 1
+        assert kinds(appwrite) == [("fired", "first firing"), ("stale-ignored", "older startsAt than stored")]
+        ignored = events(appwrite)[1]
+        assert (ignored["status"], ignored["startsAt"][:19], ignored["channels"]) == ("resolved", "2026-11-27T03:00:00",
+                                                                                        [])
+        assert appwrite.rows()[newer["fingerprint"]] == row
+        assert len(appwrite.messages()) == 3
+
+    def test_resolved_never_seen_firing_is_recorded_without_channels(
+        self, host: FunctionHost, appwrite: Appwrite
+    ) -> None:
+        """A resolved alert never seen firing is stored silently and recorded once as `resolved-unseen`."""
+        alert = p.resolved(p.alert(starts_at=T0))
+        ok(host, alert)
+        ok(host, alert)
+        assert kinds(appwrite) == [("resolved-unseen", "resolved, never seen firing")]
+        assert events(appwrite)[0]["channels"] == [] and appwrite.messages() == []
+
+    def test_firing_and_resolved_in_one_payload_are_two_rows_in_order(
+        self, host: FunctionHost, appwrite: Appwrite
+    ) -> None:
+        """One fingerprint twice in a delivery (firing, then resolved): two rows, firing first."""
+        alert = p.alert(severity="warning", starts_at=T0)
+        ok(host, alert, p.resolved(alert))
+        assert kinds(appwrite) == [("fired", "first firing"), ("resolved", "resolved after firing")]
+
+    def test_changes_carried_by_a_digest_say_so_and_share_its_messages(
+        self, host: FunctionHost, appwrite: Appwrite
+    ) -> None:
+        """Eight criticals in one delivery: each row says "digest of 8", all name the same three messages,
+        and the first change alone counts them."""
+        ok(host, *p.many(8, severity="critical", starts_at=T0))
+        recorded = events(appwrite)
+        assert {e["reason"] for e in recorded} == {"first firing; digest of 8"}
+        assert {tuple(c["messageId"] for c in e["channels"]) for e in recorded} == {
+            tuple(m.id for m in sorted(appwrite.messages(), key=lambda m: (m.topics[0], m.providertype)))
+        }
+        assert [(e["pushMessages"], e["smsMessages"]) for e in recorded] == [(2, 1)] + [(0, 0)] * 7
+
+    def test_a_second_receiver_adds_no_row(self, host: FunctionHost, appwrite: Appwrite) -> None:
+        """The same alert through another receiver is the same change: one row, from the first receiver."""
+        alert = p.alert(starts_at=T0)
+        ok(host, alert, receiver="team-a")
+        ok(host, alert, receiver="team-b")
+        assert [e["receiver"] for e in events(appwrite)] == ["team-a"]
+
+    def test_many_changes_are_written_in_batches_of_100(self, host: FunctionHost, appwrite: Appwrite) -> None:
+        """250 new alerts: 250 rows in ceil(250/100) = 3 bulk creates."""
+        appwrite.control.reset_calls()
+        assert ok(host, *p.many(250, starts_at=T0))["eventsRecorded"] == 250
+        assert appwrite.control.calls()[HISTORY_CREATE] == math.ceil(250 / 100)
+        assert len(events(appwrite)) == 250
+
+
+class TestNoDuplicate:
+    def test_a_failed_history_write_is_completed_by_alertmanagers_retry_once(
+        self, host: FunctionHost, appwrite: Appwrite
+    ) -> None:
+        """The history write failing: 503, the alert row not yet written; the retry records the change once,
+        with the messages the first attempt sent as already sent, and stores the row."""
+        appwrite.control.add_fault(HISTORY_PATH, method="POST", count=10, status=503)
+        alert = p.alert(starts_at=T0)
+        assert deliver(host.url, p.payload([alert])).status_code == 503
+        assert appwrite.rows() == {} and events(appwrite) == []
+        appwrite.control.clear_faults()
+        assert ok(host, alert)["eventsRecorded"] == 1
+        [event] = events(appwrite)
+        assert (event["kind"], {c["result"] for c in event["channels"]}) == ("fired", {"already-sent"})
+        assert alert["fingerprint"] in appwrite.rows()
+        assert len(appwrite.messages()) == 3
+
+    def test_a_lost_answer_to_the_history_write_adds_no_second_row(
+        self, host: FunctionHost, appwrite: Appwrite
+    ) -> None:
+        """The rows were created but every answer was lost: 503; the retry finds them (one 409 and one lookup)
+        and creates nothing twice."""
+        appwrite.control.add_fault(HISTORY_PATH, method="POST", count=10, mode="drop_after")
+        alerts = [p.alert("A", starts_at=T0), p.alert("B", severity="warning", starts_at=T0)]
+        assert deliver(host.url, p.payload(alerts)).status_code == 503
+        assert len(events(appwrite)) == 2
+        appwrite.control.clear_faults()
+        appwrite.control.reset_calls()
+        ok(host, *alerts)
+        calls = appwrite.control.calls()
+        assert calls[HISTORY_CREATE] == 1 and calls["GET /tablesdb/{databaseId}/tables/{tableId}/rows"] == 2
+        assert [e["alertname"] for e in events(appwrite)] == ["A", "B"]
+
+    def test_a_lost_answer_is_absorbed_inside_the_function(self, host: FunctionHost, appwrite: Appwrite) -> None:
+        """One lost answer: the function's own retry meets 409, looks the IDs up, and answers 200 with one row."""
+        appwrite.control.add_fault(HISTORY_PATH, method="POST", count=1, mode="drop_after")
+        ok(host, p.alert(starts_at=T0))
+        assert kinds(appwrite) == [("fired", "first firing")]
+
+    def test_only_the_missing_rows_of_a_batch_are_created(self, host: FunctionHost, appwrite: Appwrite) -> None:
+        """A batch holding one change already recorded (a stale state seen before) and one new change: the
+        refused bulk create is followed by a create of the new one alone."""
+        ok(host, p.alert(starts_at=T0 + timedelta(hours=1)))
+        stale = p.alert(starts_at=T0)
+        ok(host, stale)
+        appwrite.control.reset_calls()
+        ok(host, stale, p.alert("DiskFull", starts_at=T0))
+        assert appwrite.control.calls()[HISTORY_CREATE] == 2
+        assert kinds(appwrite) == [
+            ("fired", "first firing"), ("stale-ignored", "older startsAt than stored"), ("fired", "first firing"),
+        ]
+
+    def test_racing_copies_record_each_change_once(self, host: FunctionHost, appwrite: Appwrite) -> None:
+        """The same delivery posted 8 times at once across two worker processes: one row per change."""
+        body = p.payload([p.alert(starts_at=T0), p.alert("DiskFull", starts_at=T0)])
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            replies = list(pool.map(lambda _: deliver(host.url, body), range(8)))
+        assert [reply.status_code for reply in replies] == [200] * 8
+        assert sorted(e["alertname"] for e in events(appwrite)) == ["DiskFull", "HighCPU"]
+        assert len(appwrite.messages()) == 6
+
+
+class TestDeployment:
+    def test_renamed_events_table_is_bootstrapped_and_written(self, emulator: Emulator, appwrite: Appwrite) -> None:
+        """EVENTS_TABLE_ID renames the table for the bootstrap and the function alike."""
+        env = {"APPWRITE_ENDPOINT": emulator.endpoint, "APPWRITE_PROJECT_ID": PROJECT_ID,
+               "APPWRITE_API_KEY": emulator.api_key, "EVENTS_TABLE_ID": "history"}
+        assert bootstrap([], env) == 0
+        function = function_env(emulator, EVENTS_TABLE_ID="history")
+        with FunctionHost(REPO_ROOT, env=function, api_key=emulator.api_key, echo=False) as renamed:
+            ok(renamed, p.alert(starts_at=T0))
+        assert [e["kind"] for e in events(appwrite, "history")] == ["fired"]
+        assert events(appwrite) == []
+
+    def test_missing_events_table_is_500_with_the_fix_logged(self, emulator: Emulator, appwrite: Appwrite) -> None:
+        """A project bootstrapped before the history existed: 500 and a log line naming the bootstrap script."""
+        function = function_env(emulator, EVENTS_TABLE_ID="not_bootstrapped")
+        with FunctionHost(REPO_ROOT, env=function, api_key=emulator.api_key, echo=False) as stale:
+            assert deliver(stale.url, p.payload([p.alert()])).status_code == 500
+            assert "bootstrap_schema.py" in " ".join(stale.logs()[-1]["errors"])
+        assert appwrite.rows() == {}
+
+    @pytest.mark.parametrize(("name", "value"), [("EVENTS_TABLE_ID", "alerts"), ("EVENTS_TABLE_ID", "-bad")])
+    def test_invalid_events_table_id_refuses_deliveries(self, emulator: Emulator, appwrite: Appwrite, name: str,
+                                                          value: str) -> None:
+        """An events table ID that is invalid or names the alerts table: 500, the variable named in the log."""
+        with FunctionHost(REPO_ROOT, env=function_env(emulator, **{name: value}), api_key=emulator.api_key,
+                          echo=False) as bad:
+            assert deliver(bad.url, p.payload([p.alert()])).status_code == 500
+            assert name in " ".join(bad.logs()[-1]["errors"])
+        assert appwrite.control.calls() == {}

@@ -87,8 +87,9 @@ def announce(text: Text, notice: Notice, target: Target, key: str, link: str) ->
         title = cut_chars(text.title, PUSH_TITLE_MAX_CHARS)
         body = cut_chars("\n".join(line for line in (text.body, ack_line(link)) if line), PUSH_BODY_MAX_CHARS)
         action = push_action(link)
-    return OutgoingMessage(message_id(channel, topic, [key]), channel, topic, title, body, _data(notice, text),
-                           (notice.occurrence_key,), action)
+    data = {**_data(notice, text), **({"action": action} if action else {})}  # TODO(issue 10): push action
+    return OutgoingMessage(message_id(channel, topic, [key]), channel, topic, title, body, data,
+                           (notice.occurrence_key,))
 
 
 def announce_digest(items: Sequence[tuple[Text, Notice, str, str]], target: Target, tag: str) -> OutgoingMessage:

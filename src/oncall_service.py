@@ -41,7 +41,6 @@ from .oncall import (
     AckJudgement,
     AckVerdict,
     Change,
-    Event,
     FlapVerdict,
     Held,
     Policy,
@@ -347,8 +346,8 @@ def _summarise_held(store: OncallStore, policy: Policy, now: datetime) -> tuple[
     if policy.sms_budget_per_hour <= 0:
         return 0, SendReport((), ())
     held_rows = store.held_sms(HELD_SMS)
-    held = [Held(str(row["$id"]), str(row.get("topic")), at, int(row.get("alerts") or 1))
-            for row in held_rows if (at := parse_datetime(row.get("at"))) is not None]
+    held = [Held(str(row["$id"]), str(row.get("topic")), when, int(row.get("alerts") or 1))
+            for row in held_rows if (when := parse_datetime(row.get("at"))) is not None]
     if not held:
         return 0, SendReport((), ())
     summaries = due_summaries(held, store.summarised_topics(now - SUMMARY_INTERVAL))

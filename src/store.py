@@ -204,11 +204,11 @@ class AppwriteStore:
 
     # -- the alert history -------------------------------------------------------------------------
 
-    def _existing_ids(self, table_id: str, ids: Sequence[str], action: str) -> set[str]:
+    def _existing_events(self, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
         for batch in id_batches(ids):
-            result = self._call("event_lookup", action, partial(
-                self._tables.list_rows, self._database_id, table_id,
+            result = self._call("event_lookup", "look up alert events", partial(
+                self._tables.list_rows, self._database_id, self._events_table_id,
                 queries=[Query.equal("$id", batch), Query.select(["$id"]), Query.limit(len(batch))], total=False,
             ))
             found.update(row.id for row in result.rows)
@@ -230,8 +230,7 @@ class AppwriteStore:
             except PermanentAppwriteError as error:
                 if error.type != "row_already_exists":
                     raise
-            existing = self._existing_ids(self._events_table_id, [row["$id"] for row in pending],
-                                          "look up alert events")
+            existing = self._existing_events([row["$id"] for row in pending])
             pending = [row for row in pending if row["$id"] not in existing]
             if not pending:
                 return

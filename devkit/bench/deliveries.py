@@ -4,7 +4,7 @@ For each implementation and size: a fresh project (emulator reset, schema bootst
 then a fresh host with one worker, warmed up without touching Appwrite state (a GET imports the function, a
 POST with a wrong token and a delivery of no alerts run the POST path), then the injected round trip switched
 on; the worker's resident size at that point is the idle size.
-Each phase is then delivered once and measured: wall time at the client, the emulator's call counts, the
+Each phase is then delivered and measured: wall time at the client, the emulator's call counts, the
 worker's CPU time, and the worker's peak resident size (reset before each phase) above the idle size.
 A fresh worker per size keeps the memory of one size from counting against the next. Small sizes are
 repeated on distinct alerts and the median kept, since one delivery of one alert lasts a few round trips.
@@ -12,6 +12,7 @@ repeated on distinct alerts and the median kept, since one delivery of one alert
 
 from __future__ import annotations
 
+import http.client
 import json
 import statistics
 import time
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -37,8 +39,9 @@ BASELINE_DIR = Path(__file__).resolve().parent / "baseline"
 PROJECT_ID = "alert-processor-bench"
 TOKEN = "bench-webhook-token-0123456789abcdef"
 # Variables of the function that a developer's shell could set: blanked so that defaults apply.
-_BLANKED = ("ALERT_ROUTES", "APPWRITE_API_KEY", "ALERTS_DATABASE_ID", "ALERTS_TABLE_ID", "CRITICAL_TOPIC_ID",
-            "MONITORING_TOPIC_ID", "TIME_BUDGET_SECONDS", "MAX_BODY_BYTES")
+_BLANKED = ("ALERT_ROUTES", "APPWRITE_API_KEY", "ALERTS_DATABASE_ID", "ALERTS_TABLE_ID", "EVENTS_TABLE_ID",
+            "CRITICAL_TOPIC_ID", "MONITORING_TOPIC_ID", "TIME_BUDGET_SECONDS", "MAX_BODY_BYTES", "METRICS_TOKEN",
+            "METRICS_SEVERITIES")
 _REQUEST_TIMEOUT_SECONDS = 600.0
 
 Progress = Callable[[str], None]
@@ -310,6 +313,27 @@ class Bench:
             self._progress(f"  {implementation} N={size:,} {measured.phase}: {measured.wall_seconds * 1000:,.1f} ms"
                            f"{f' (median of {repeats})' if repeats > 1 else ''}, calls {measured.calls.short()}")
         return results
+
+    def calibrate(self, samples: int = 20) -> float:
+        """The median wall time of a minimal Appwrite call (list databases, a fresh connection each, as the SDK
+        makes them) at the injected round trip: what one round trip really costs in this setup."""
+        self._emulator.control.set_latency(self._latency_ms)
+        parts = urlsplit(self._emulator.endpoint)
+        headers = {"x-appwrite-project": PROJECT_ID, "x-appwrite-key": self._emulator.api_key}
+        times: list[float] = []
+        for _ in range(samples):
+            connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=30)
+            try:
+                started = time.perf_counter()
+                connection.request("GET", parts.path.rstrip("/") + "/tablesdb", headers=headers)
+                answer = connection.getresponse()
+                answer.read()
+                times.append(time.perf_counter() - started)
+            finally:
+                connection.close()
+            if answer.status != 200:
+                raise DeliveryError(f"calibration call answered HTTP {answer.status}")
+        return statistics.median(times)
 
     def overlap(self, cases: Sequence[tuple[int, Phase]]) -> list[Overlap]:
         """Deliveries of our function through the counting relay, in order: how many calls were in flight at

@@ -27,6 +27,8 @@ class Report:
     verdicts: tuple[Verdict, ...]
     seconds: float
     notes: tuple[str, ...] = ()
+    # Wall time of a minimal Appwrite call at the injected round trip, as measured (None: not measured).
+    measured_round_trip: float | None = None
 
     def find(self, implementation: Implementation, size: int, phase: Phase) -> Result | None:
         for result in self.results:
@@ -46,6 +48,7 @@ class Report:
         return {
             "machine": self.machine.as_json(),
             "latencyMs": self.latency_ms,
+            "minimalCallMs": None if self.measured_round_trip is None else round(self.measured_round_trip * 1000, 2),
             "quick": self.quick,
             "durationSeconds": round(self.seconds, 1),
             "deliveries": [result.as_json(latency) for result in self.results],
@@ -75,7 +78,9 @@ class Report:
             "alert-processor benchmark" + (" (--quick)" if self.quick else ""),
             f"machine: {self.machine.describe()}",
             f"setup:   runtime host (1 worker process) -> Appwrite emulator (in memory), "
-            f"injected round trip {self.latency_ms:g} ms per Appwrite call",
+            f"injected round trip {self.latency_ms:g} ms per Appwrite call"
+            + ("" if self.measured_round_trip is None else
+               f" (a minimal call measures {self.measured_round_trip * 1000:.1f} ms)"),
             "calls:   r/w = reads/writes of the alerts table, h = creates in the history table (alert_events), "
             "p/s/e = push/SMS/email messages; RT = wall time / round trip",
             "",

@@ -115,7 +115,8 @@ def redelivery_speedup(results: Sequence[Result]) -> Verdict:
     return Verdict(target, ratio >= REDELIVERY_SPEEDUP, figure)
 
 
-def single_alert(results: Sequence[Result], latency_seconds: float, probes: Sequence[Overlap] = ()) -> Verdict:
+def single_alert(results: Sequence[Result], latency_seconds: float, probes: Sequence[Overlap] = (),
+                 measured_round_trip: float | None = None) -> Verdict:
     target = f"single-alert delivery within {SINGLE_ALERT_ROUND_TRIPS:.0f} round trips"
     singles = [m for m in _ours(results) if m.size == 1]
     if not singles or latency_seconds <= 0:
@@ -126,6 +127,9 @@ def single_alert(results: Sequence[Result], latency_seconds: float, probes: Sequ
     samples = max(len(m.samples) for m in singles)
     figure = (f"worst {trips:.2f} round trips ({worst.phase}, {worst.wall_seconds * 1000:.1f} ms at "
               f"{latency_seconds * 1000:g} ms each; medians of {samples}: {listed})")
+    if measured_round_trip:
+        figure += (f"; {worst.wall_seconds / measured_round_trip:.2f} round trips of a minimal call as measured here "
+                   f"({measured_round_trip * 1000:.1f} ms)")
     staged = [probe for probe in probes if probe.size == 1]
     if staged:
         figure += f"; a first delivery makes its {staged[0].calls} calls in {staged[0].stages} sequential stages"
@@ -174,13 +178,13 @@ def memory(results: Sequence[Result]) -> Verdict:
 
 
 def judge(results: Sequence[Result], probes: Sequence[Overlap], costs: Sequence[PathCost], cold: ColdStart | None,
-          latency_seconds: float) -> list[Verdict]:
+          latency_seconds: float, measured_round_trip: float | None = None) -> list[Verdict]:
     return [
         storage(results),
         messages(results),
         overlap(probes),
         redelivery_speedup(results),
-        single_alert(results, latency_seconds, probes),
+        single_alert(results, latency_seconds, probes, measured_round_trip),
         cpu(costs),
         cold_start(cold),
         cold_start_network(cold),

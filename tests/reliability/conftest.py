@@ -99,12 +99,16 @@ def control(host: FunctionHost, project: Appwrite, _control_cache: dict[str, Out
     return outcome
 
 
-@pytest.fixture
-def inprocess(emulator: Emulator, project: Appwrite) -> Iterator[InProcess]:
-    """The function's `handle` in this process, retrying without back-off pauses. `AppwriteStore` changes the
-    process's default socket timeout; it is put back afterwards so later tests in this process are unaffected."""
+@pytest.fixture(autouse=True)
+def _socket_default_timeout() -> Iterator[None]:
+    """`AppwriteStore` sets the process's default socket timeout; put it back after each test that ran the
+    function in-process, so later tests in this process are unaffected."""
     before = socket.getdefaulttimeout()
-    try:
-        yield InProcess(env(emulator, APPWRITE_API_KEY=emulator.api_key), pause=False)
-    finally:
-        socket.setdefaulttimeout(before)
+    yield
+    socket.setdefaulttimeout(before)
+
+
+@pytest.fixture
+def inprocess(emulator: Emulator, project: Appwrite) -> InProcess:
+    """The function's `handle` in this process, retrying without back-off pauses."""
+    return InProcess(env(emulator, APPWRITE_API_KEY=emulator.api_key), pause=False)

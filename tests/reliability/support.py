@@ -191,7 +191,7 @@ class InProcess:
         self._pause = pause
         self._budget = budget
 
-    def _make_store(self, settings: Settings, key: str, deadline: float) -> AppwriteStore:
+    def make_store(self, settings: Settings, key: str, deadline: float) -> AppwriteStore:
         if self._budget is not None:
             deadline += self._budget - settings.time_budget_seconds
         store = _store(settings, key, deadline)
@@ -201,5 +201,5 @@ class InProcess:
 
     def post(self, body: bytes, headers: Mapping[str, str] | None = None) -> Reply:
         sent = {"authorization": f"Bearer {TOKEN}"} if headers is None else dict(headers)
-        return handle(Request("POST", "/", sent, body), self.settings, make_store=self._make_store, now=utc_now,
+        return handle(Request("POST", "/", sent, body), self.settings, make_store=self.make_store, now=utc_now,
                       log=self.logs.append, error=self.errors.append)

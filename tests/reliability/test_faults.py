@@ -131,12 +131,7 @@ def test_answer_slower_than_the_budget_gives_503_within_the_budget(
     budget, delay = 0.3, 0.6
     arm(project, step, count=1, mode="delay", delay_seconds=delay)
     started = time.monotonic()
-    before = socket.getdefaulttimeout()
-    try:
-        reply = InProcess(env(emulator, APPWRITE_API_KEY=emulator.api_key), budget=budget).post(
-            json.dumps(body).encode())
-    finally:
-        socket.setdefaulttimeout(before)
+    reply = InProcess(env(emulator, APPWRITE_API_KEY=emulator.api_key), budget=budget).post(json.dumps(body).encode())
     took = time.monotonic() - started
     assert reply.status == 503, reply.body
     assert budget <= took < budget + 0.2
@@ -220,13 +215,9 @@ def test_connection_refused_gives_503_and_the_retry_is_exact(
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    before = socket.getdefaulttimeout()
-    try:
-        down = InProcess(env(emulator, APPWRITE_FUNCTION_API_ENDPOINT=f"http://127.0.0.1:{port}/v1",
-                             APPWRITE_API_KEY=emulator.api_key))
-        reply = down.post(json.dumps(body).encode())
-    finally:
-        socket.setdefaulttimeout(before)
+    down = InProcess(env(emulator, APPWRITE_FUNCTION_API_ENDPOINT=f"http://127.0.0.1:{port}/v1",
+                         APPWRITE_API_KEY=emulator.api_key))
+    reply = down.post(json.dumps(body).encode())
     assert reply.status == 503
     assert "no answer" in " ".join(down.errors)
     retry(host.url, project, body)
@@ -246,7 +237,6 @@ def test_calls_that_outlive_their_delivery_do_not_block_the_next_one(emulator: E
     # 400 alerts: four lookup batches, each stalled past the budget.
     arm(project, "lookup", count=4, mode="delay", delay_seconds=delay)
     function = InProcess(env(emulator, APPWRITE_API_KEY=emulator.api_key), budget=0.3)
-    before = socket.getdefaulttimeout()
     started = time.monotonic()
     try:
         stalled = function.post(json.dumps(p.payload(p.many(400, severity="info", prefix=f"stall{tag}"))).encode())
@@ -256,6 +246,5 @@ def test_calls_that_outlive_their_delivery_do_not_block_the_next_one(emulator: E
         reply = function.post(json.dumps(p.payload([p.alert(f"AfterStall{tag}", severity="info")])).encode())
         assert reply.status == 200, reply.body
     finally:
-        socket.setdefaulttimeout(before)
         # Leave the pool free for the next test.
         time.sleep(max(0.0, started + delay + 0.1 - time.monotonic()))

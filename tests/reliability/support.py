@@ -24,6 +24,7 @@ import requests
 from appwrite.query import Query
 
 from devkit.emulator import Emulator
+from devkit.runtime import FunctionHost
 from src.clock import utc_now
 from src.handler import Reply, Request, handle
 from src.main import _store
@@ -152,6 +153,14 @@ def post_all(url: str, bodies: Sequence[Any], *, token: str = TOKEN) -> list[req
 
     with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
         return list(pool.map(send, bodies))
+
+
+def failures(host: FunctionHost, replies: Sequence[requests.Response]) -> list[str]:
+    """What went wrong with the replies that are not 200: their bodies and the host's error lines."""
+    if all(reply.status_code == 200 for reply in replies):
+        return []
+    return [f"{r.status_code} {r.text[:300]}" for r in replies if r.status_code != 200] + [
+        " | ".join(record["errors"])[:500] for record in host.logs() if record["statusCode"] != 200][-10:]
 
 
 def post_in_order(url: str, bodies: Iterable[Any]) -> None:

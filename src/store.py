@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -113,6 +114,9 @@ class AppwriteStore:
         self._deadline = deadline
         self._sleep = sleep
         self.counter = counter or CallCounter()
+        # Set once the delivery has given up (an error or the deadline): calls still queued or between
+        # retries then stop instead of acting after the answer was sent.
+        self._abandoned = threading.Event()
         # The SDK sets no timeout on its HTTP calls; urllib3 falls back to the socket default, so no
         # single call can outlive the delivery's time budget.
         socket.setdefaulttimeout(max(1.0, deadline - time.monotonic()))
@@ -122,6 +126,8 @@ class AppwriteStore:
 
     def _call(self, kind: str, action: str, call: Callable[[], T]) -> T:
         for attempt in range(1, _ATTEMPTS + 1):
+            if self._abandoned.is_set():
+                raise TransientAppwriteError(f"gave up before trying to {action}: the delivery already failed")
             self.counter.add(kind)
             try:
                 return call()
@@ -138,15 +144,14 @@ class AppwriteStore:
     def _all(self, tasks: Iterable[Callable[[], T]]) -> list[T]:
         futures: list[Future[T]] = [_POOL.submit(task) for task in tasks]
         done, pending = wait(futures, timeout=max(0.0, self._remaining()), return_when=FIRST_EXCEPTION)
-        for future in done:
-            error = future.exception()
-            if error is not None:
-                for other in pending:
-                    other.cancel()
-                raise error
-        if pending:
+        failed = next((f.exception() for f in done if f.exception() is not None), None)
+        if failed is not None or pending:
+            self._abandoned.set()
             for other in pending:
                 other.cancel()
+        if failed is not None:
+            raise failed
+        if pending:
             raise TransientAppwriteError("the delivery ran out of its time budget waiting for Appwrite")
         return [future.result() for future in futures]
 

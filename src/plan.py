@@ -12,7 +12,7 @@ from typing import Any
 from .decide import Decision, Delivered, Kind, decide
 from .payload import Alert, WebhookPayload
 from .render import Notice, OutgoingMessage, digest, single
-from .routing import Route, Target, route
+from .routing import Route, Router, Target
 from .rows import RowShaper, StoredAlert, parse_datetime, same_content, to_millis
 
 # More announcements than this to one topic and channel in one delivery become a single digest.
@@ -82,6 +82,7 @@ def group_messages(announcements: Sequence[tuple[Notice, tuple[Target, ...]]]) -
 
 def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str, Any]], *,
                   routes: Sequence[Route], shaper: RowShaper, now: datetime) -> DeliveryPlan:
+    router = Router(routes)
     current: dict[str, StoredAlert | None] = {
         fp: StoredAlert.from_row(row) for fp, row in stored_rows.items()
     }
@@ -93,7 +94,7 @@ def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str
     for alert in payload.alerts:
         before = current.get(alert.fingerprint)
         decision = decide(before, _delivered(alert))
-        targets = route(alert.severity, alert.labels, routes)
+        targets = router.targets(alert.severity, alert.labels)
         changed = False
         if decision.writes:
             row = shaper.row(alert, receiver=payload.receiver, group_key=payload.group_key,

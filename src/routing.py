@@ -83,3 +83,20 @@ def route(severity: str, labels: Mapping[str, str], routes: Iterable[Route]) -> 
             for channel in candidate.channels:
                 targets.setdefault(Target(topic=candidate.topic, channel=channel), None)
     return tuple(targets)
+
+
+class Router:
+    """`route()` with its answers remembered: in one delivery most alerts share a severity and the few
+    labels the routes look at, so each distinct combination is worked out once."""
+
+    def __init__(self, routes: Iterable[Route]) -> None:
+        self._routes = tuple(routes)
+        self._names = tuple(sorted({name for r in self._routes for name in r.match.labels}))
+        self._known: dict[tuple[str, tuple[str | None, ...]], tuple[Target, ...]] = {}
+
+    def targets(self, severity: str, labels: Mapping[str, str]) -> tuple[Target, ...]:
+        key = (severity, tuple(labels.get(name) for name in self._names))
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = route(severity, labels, self._routes)
+        return found

@@ -28,8 +28,7 @@ def to_millis(moment: datetime) -> datetime:
 
 def format_datetime(moment: datetime) -> str:
     """The form Appwrite returns (`2026-11-27T03:08:36.956+00:00`), so stored and sent values compare equal."""
-    moment = to_millis(moment)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+00:00"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -98,6 +97,8 @@ class RowShaper:
 
     def fit(self, key: str, value: str) -> str:
         kind, limit = self._limits.get(key, ("chars", 0))
+        if value.isascii() and len(value) <= limit:
+            return value  # the common case: ASCII has one byte per character and nothing to replace
         if limit == 0:
             return _clean(value)
         return cut_chars(value, limit) if kind == "chars" else cut_bytes(value, limit)

@@ -52,7 +52,7 @@ def calls_of(host: FunctionHost, appwrite: Appwrite, alerts: list[dict[str, Any]
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_first_delivery_makes_one_lookup_and_one_write_per_100_alerts_and_one_push(
+def test_first_delivery_makes_one_lookup_write_and_history_create_per_100_alerts_and_one_push(
         host: FunctionHost, appwrite: Appwrite, size: int) -> None:
     """N new warnings: ceil(N/100) lookups, bulk writes and history creates each, one push (a digest above five)."""
     batches = math.ceil(size / 100)
@@ -71,7 +71,7 @@ def test_redelivery_sends_no_message_and_batches_the_same(
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_resolve_makes_one_lookup_and_one_write_per_100_alerts_and_one_push(
+def test_resolve_makes_one_lookup_write_and_history_create_per_100_alerts_and_one_push(
         host: FunctionHost, appwrite: Appwrite, size: int) -> None:
     """N firing warnings resolved: batched lookups, writes and history creates, one push (a digest above five)."""
     alerts = warnings(size)
@@ -89,7 +89,7 @@ def test_five_announcements_go_out_singly_and_six_become_one_digest(
     assert calls_of(host, appwrite, warnings(size)) == (expected(lookups=1, writes=1, history=1, push=pushes), pushes)
 
 
-def test_one_critical_alert_costs_one_lookup_one_write_and_three_messages(
+def test_one_critical_alert_costs_one_lookup_one_write_one_history_create_and_three_messages(
         host: FunctionHost, appwrite: Appwrite) -> None:
     """A critical alert: push and SMS on the critical topic and push on the monitoring topic, nothing more."""
     alert = p.alert(severity="critical", starts_at=workload.T0)

@@ -155,6 +155,18 @@ def post_all(url: str, bodies: Sequence[Any], *, token: str = TOKEN) -> list[req
         return list(pool.map(send, bodies))
 
 
+def race(url: str, bodies: Sequence[Any], *, retries: int = 3) -> list[requests.Response]:
+    """`post_all`, then, as Alertmanager does, post again each body answered with a 5xx (one after the other, up
+    to `retries` times); the final reply of each body, in order."""
+    replies = post_all(url, bodies)
+    for index, body in enumerate(bodies):
+        for _ in range(retries):
+            if replies[index].status_code < 500:
+                break
+            replies[index] = deliver(url, body)
+    return replies
+
+
 def failures(host: FunctionHost, replies: Sequence[requests.Response]) -> list[str]:
     """What went wrong with the replies that are not 200: their bodies and the host's error lines."""
     if all(reply.status_code == 200 for reply in replies):

@@ -2,9 +2,12 @@
 
 Where the outcome is defined (identical copies, as an HA pair of Alertmanagers sends them; overlapping groups
 of alerts in the same state; out-of-order deliveries one after the other), exactly one message goes out per
-change of state and the rows equal those of the same deliveries posted in order. A firing and a resolved
-delivery of one alert racing each other are order-dependent by design (a firing with the same startsAt after
-a resolve is a re-fire); `test_firing_racing_its_resolve_ends_in_a_known_outcome` pins what happens today.
+change of state and the rows equal those of the same deliveries posted in order. A delivery answered 5xx is
+posted again, as Alertmanager does (racing deliveries can collide writing the history: a 503 now and then).
+
+A firing and a resolved delivery of one alert racing each other are order-dependent by design (a firing with
+the same startsAt after a resolve is a re-fire); `test_firing_racing_its_resolve_ends_in_a_known_outcome`
+pins what happens today.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from tests.reliability.support import (
     failures,
     fingerprints,
     new_tag,
-    post_all,
     post_in_order,
+    race,
     tagged_messages,
     wait_for,
 )
@@ -59,9 +62,8 @@ def test_identical_copies_racing_announce_once(host: FunctionHost, project: Appw
     expected = control(one_copy)
     tag = new_tag()
     project.control.set_latency(LATENCY_MS)
-    replies = post_all(host.url, copies(tag))
+    replies = race(host.url, copies(tag))
     assert not failures(host, replies)
-    assert sum(r.json()["messagesSent"] for r in replies) == 3
     assert Outcome.of(project, tag, fingerprints(copies(tag))) == expected
 
 
@@ -100,7 +102,7 @@ def test_each_phase_racing_equals_the_same_deliveries_in_order(
     tag = new_tag()
     project.control.set_latency(LATENCY_MS)
     for phase in story(tag):
-        replies = post_all(host.url, phase)
+        replies = race(host.url, phase)
         assert not failures(host, replies)
     assert Outcome.of(project, tag, fingerprints(story_in_order(tag))) == expected
 
@@ -119,7 +121,7 @@ def test_overlapping_groups_racing_announce_each_alert_once_even_in_digests(
     bodies = [p.payload([*shared, p.alert(f"Shared{tag}", severity="warning", instance=f"own-{i}:9100",
                                           starts_at=T0)]) for i in range(8)]
     project.control.set_latency(LATENCY_MS)
-    replies = post_all(host.url, bodies)
+    replies = race(host.url, bodies)
     if [r.status_code for r in replies] != [200] * 8:
         raise RuntimeError([r.text for r in replies])
     counts = announced(project, tag)
@@ -138,10 +140,10 @@ def two_batches(tag: str) -> list[dict[str, Any]]:
     "src/service.py process_delivery / src/plan.py group_messages: a copy reading the rows after one of the other "
     "copy's two write batches landed announces the other batch again, in a digest with a new message ID"))
 def test_identical_copies_racing_a_slow_two_batch_write_announce_once(
-    host: FunctionHost, project: Appwrite, control: Control
+    host: FunctionHost, slow_host: FunctionHost, project: Appwrite, control: Control
 ) -> None:
-    """Two identical copies of a 150-alert delivery, the second arriving while one of the first's two write
-    batches is slow (1 s): each alert is announced exactly once."""
+    """Two identical copies of a 150-alert delivery, the second arriving (at another function instance) while one
+    of the first's two write batches is slow (1 s): each alert is announced exactly once."""
     expected = control(two_batches)
     tag = new_tag()
     [body] = two_batches(tag)
@@ -150,7 +152,8 @@ def test_identical_copies_racing_a_slow_two_batch_write_announce_once(
         first = pool.submit(deliver, host.url, body)
         wait_for(lambda: calls_to(project, "PUT", "/rows") == 2, what="both write batches of the first copy")
         time.sleep(0.05)
-        second = deliver(host.url, body)
+        # Another instance, so the second copy cannot wait behind the first in the same worker.
+        second = deliver(slow_host.url, body)
         if (first.result().status_code, second.status_code) != (200, 200):
             raise RuntimeError(f"{first.result().text} {second.text}")
     if len(alert_rows(project, fingerprints([body]))) != 150:
@@ -218,7 +221,7 @@ def test_firing_racing_its_resolve_ends_in_a_known_outcome(host: FunctionHost, p
     alerts = [p.alert(f"Race{tag}", severity="warning", instance=f"node-{i}:9100", starts_at=T0) for i in range(12)]
     bodies = [body for a in alerts for body in (p.payload([a]), p.payload([p.resolved(a)]))]
     project.control.set_latency(5)
-    replies = post_all(host.url, bodies)
+    replies = race(host.url, bodies)
     assert not failures(host, replies)
     counts = announced(project, tag)
     rows = alert_rows(project, fingerprints(bodies))

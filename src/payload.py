@@ -7,7 +7,7 @@ Depends on pydantic only.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -39,6 +39,14 @@ class _WireModel(BaseModel):
     )
 
 
+def _in_utc(value: datetime) -> datetime:
+    # Rows store UTC; a time whose UTC form falls outside years 1-9999 cannot be stored at all.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is outside years 1-9999 once converted to UTC") from None
+
+
 class Alert(_WireModel):
     status: AlertStatus
     labels: dict[str, str]
@@ -54,7 +62,12 @@ class Alert(_WireModel):
     def _zero_time_means_no_end(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.year == _GO_ZERO_TIME_YEAR:
             return None
-        return value
+        return value if value is None else _in_utc(value)
+
+    @field_validator("starts_at", mode="after")
+    @classmethod
+    def _starts_in_utc(cls, value: datetime) -> datetime:
+        return _in_utc(value)
 
     @property
     def alertname(self) -> str:

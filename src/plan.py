@@ -5,7 +5,7 @@ and what was decided for each alert. Pure: the caller reads rows before and carr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,11 +28,27 @@ class AlertOutcome:
     changed: bool
 
 
+Announcement = tuple[Notice, tuple[Target, ...]]
+
+
 @dataclass(frozen=True)
 class DeliveryPlan:
     rows: tuple[dict[str, Any], ...]
     messages: tuple[OutgoingMessage, ...]
     outcomes: tuple[AlertOutcome, ...]
+    announcements: tuple[Announcement, ...] = ()
+
+    def digested_keys(self) -> list[str]:
+        """Occurrence keys that travel in a digest, whose ID depends on every change it carries."""
+        return list(dict.fromkeys(key for message in self.messages if len(message.occurrence_keys) > 1
+                                  for key in message.occurrence_keys))
+
+    def without(self, announced: set[str]) -> DeliveryPlan:
+        """The same plan with these changes left unannounced (an earlier attempt already recorded them)."""
+        if not announced:
+            return self
+        kept = tuple(a for a in self.announcements if a[0].occurrence_key not in announced)
+        return replace(self, messages=tuple(group_messages(kept)), announcements=kept)
 
     def count(self, kind: Kind) -> int:
         return sum(1 for outcome in self.outcomes if outcome.decision.kind is kind)
@@ -66,7 +82,7 @@ def _notice(alert: Alert, decision: Decision) -> Notice:
     )
 
 
-def group_messages(announcements: Sequence[tuple[Notice, tuple[Target, ...]]]) -> list[OutgoingMessage]:
+def group_messages(announcements: Sequence[Announcement]) -> list[OutgoingMessage]:
     by_target: dict[Target, list[Notice]] = {}
     for notice, targets in announcements:
         for target in targets:
@@ -88,7 +104,7 @@ def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str
     }
     rows: dict[str, dict[str, Any]] = {}
     outcomes: list[AlertOutcome] = []
-    announcements: list[tuple[Notice, tuple[Target, ...]]] = []
+    announcements: list[Announcement] = []
 
     # A payload may carry one fingerprint twice: each state is decided against the one before it.
     for alert in payload.alerts:
@@ -118,4 +134,5 @@ def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str
         rows=tuple(rows.values()),
         messages=tuple(group_messages(announcements)),
         outcomes=tuple(outcomes),
+        announcements=tuple(announcements),
     )

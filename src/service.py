@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from .decide import Kind
-from .events import event_rows
+from .events import event_id, event_rows
 from .metrics import Count, plan_metrics, render
 from .payload import WebhookPayload
 from .plan import DeliveryPlan, plan_delivery
@@ -34,6 +34,7 @@ class AlertStore(Protocol):
     def write_alerts(self, rows: list[dict[str, Any]]) -> None: ...
     def send_messages(self, messages: list[OutgoingMessage]) -> SendReport: ...
     def write_events(self, rows: list[dict[str, Any]]) -> None: ...
+    def recorded_events(self, event_ids: list[str]) -> set[str]: ...
 
 
 class MetricsStore(Protocol):
@@ -95,6 +96,13 @@ def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tupl
     fingerprints = [alert.fingerprint for alert in payload.alerts]
     stored = store.fetch_alerts(fingerprints) if fingerprints else {}
     plan = plan_delivery(payload, stored, routes=routes, shaper=shaper, now=now)
+    digested = plan.digested_keys()
+    if digested:
+        # A digest's message ID covers the whole set it lists. If an earlier attempt was cut short after its
+        # history rows were written, part of this set was announced already: those changes are left out
+        # here, or they would go out again in a digest with a new ID.
+        recorded = store.recorded_events([event_id(key) for key in digested])
+        plan = plan.without({key for key in digested if event_id(key) in recorded})
     report = store.send_messages(list(plan.messages)) if plan.messages else SendReport((), ())
     events = event_rows(payload, plan, report.sent, shaper=events_shaper, now=now)
     if events:

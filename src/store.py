@@ -10,7 +10,6 @@ failures, and nothing runs past the delivery's deadline.
 from __future__ import annotations
 
 import random
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -43,15 +42,22 @@ class _KeepAliveRequests:
 
     def __init__(self) -> None:
         self._local = threading.local()
+        # The SDK passes no timeout, which requests takes as "wait forever": every call gets what is left
+        # of the current delivery's budget (executions in one worker run one at a time).
+        self.deadline = time.monotonic() + 10.0
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
+        kwargs.setdefault("timeout", max(0.05, self.deadline - time.monotonic()))
         return session.request(method, url, **kwargs)
 
 
-appwrite_client_module.requests = _KeepAliveRequests()
+_HTTP = _KeepAliveRequests()
+
+
+appwrite_client_module.requests = _HTTP
 
 # Appwrite's limits: 100 rows per bulk write, 4,096 characters per query string.
 BATCH_SIZE = 100
@@ -137,9 +143,8 @@ class AppwriteStore:
         # Set once the delivery has given up (an error or the deadline): calls still queued or between
         # retries then stop instead of acting after the answer was sent.
         self._abandoned = threading.Event()
-        # The SDK sets no timeout on its HTTP calls; urllib3 falls back to the socket default, so no
-        # single call can outlive the delivery's time budget.
-        socket.setdefaulttimeout(max(1.0, deadline - time.monotonic()))
+        # No single call may outlive the delivery's time budget.
+        _HTTP.deadline = deadline
 
     def _remaining(self) -> float:
         return self._deadline - time.monotonic()
@@ -260,6 +265,13 @@ class AppwriteStore:
             if not pending:
                 return
         raise TransientAppwriteError("alert events kept colliding with a concurrent writer; retry the delivery")
+
+    def recorded_events(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of these history rows exist already, in overlapping lookups of 100."""
+        found: set[str] = set()
+        for existing in self._all(partial(self._existing_events, batch) for batch in id_batches(event_ids)):
+            found |= existing
+        return found
 
     def write_events(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Create history rows by `$id`, each at most once, in batches of 100 that overlap."""

@@ -9,7 +9,9 @@ explicit cases go through the runtime host.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -82,6 +84,24 @@ def check_stored(appwrite: Appwrite, body: Mapping[str, Any]) -> None:
             assert stored_as(column, sent, row[column]), (column, sent[:80], row[column][:80])
 
 
+def in_utc_range(stamp: str) -> bool:
+    """Whether an RFC 3339 time from `timestamps` falls within years 1-9999 once converted to UTC."""
+    moment = datetime.fromisoformat(re.sub(r"\.\d+", "", stamp).replace("Z", "+00:00"))
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
+def refusable(body: Mapping[str, Any]) -> bool:
+    """Whether a 400 is a right answer to a payload from `payloads`: a lone surrogate, or a time that is not
+    representable in UTC (Go's zero time as endsAt aside)."""
+    stamps = [a["startsAt"] for a in body["alerts"]]
+    stamps += [a["endsAt"] for a in body["alerts"] if not a["endsAt"].startswith("0001-")]
+    return has_surrogate(body) or not all(in_utc_range(stamp) for stamp in stamps)
+
+
 def has_surrogate(value: Any) -> bool:
     return any(0xD800 <= ord(ch) <= 0xDFFF for ch in json.dumps(value, ensure_ascii=False))
 
@@ -103,9 +123,9 @@ json_values = st.recursive(
 
 @st.composite
 def timestamps(draw: st.DrawFn) -> str:
-    """RFC 3339 with 0-9 fractional digits and any offset within +-14:00, years 1000-9998 (earlier years and
-    offsets pushing past 0001/9999 are covered by `TestTimestampEdges`)."""
-    year = draw(st.integers(1000, 9998))
+    """RFC 3339 with 0-9 fractional digits and any offset within +-14:00, any year 1-9999 (a time outside years
+    1-9999 once in UTC may be refused with a 400)."""
+    year = draw(st.integers(1, 9999))
     month, day = draw(st.integers(1, 12)), draw(st.integers(1, 28))
     hour, minute, second = draw(st.integers(0, 23)), draw(st.integers(0, 59)), draw(st.integers(0, 59))
     digits = draw(st.integers(0, 9))
@@ -212,14 +232,14 @@ class TestProperties:
         self, inprocess: InProcess, project: Appwrite, data: st.DataObject
     ) -> None:
         """Controls, NUL, unassigned and astral characters, 70k-character values, duplicate fingerprints, odd
-        offsets and precisions: 200 and every value stored cut to its column; with a lone surrogate, 200 or a
-        400 that writes nothing."""
+        offsets and precisions, years 1-9999: 200 and every value stored cut to its column; with a lone surrogate
+        or a time outside years 1-9999 in UTC, 200 or a 400 that makes no call."""
         tag = new_tag()
         body = data.draw(payloads(tag))
         project.control.reset_calls()
         reply = inprocess.post(json.dumps(body).encode())
-        event(f"{reply.status}, {len(body['alerts'])} alert(s), surrogate: {has_surrogate(body)}")
-        if has_surrogate(body) and reply.status == 400:
+        event(f"{reply.status}, refusable: {refusable(body)}")
+        if refusable(body) and reply.status == 400:
             assert project.control.calls() == {}
             return
         assert reply.status == 200, reply.body
@@ -245,19 +265,10 @@ class TestTimestampEdges:
         pytest.param("1969-12-31T23:59:59.999Z", "1969-12-31T23:59:59.999+00:00", id="before-1970"),
         pytest.param("1900-02-28T00:00:00Z", "1900-02-28T00:00:00.000+00:00", id="year-1900"),
         pytest.param("9999-12-31T23:59:59.999999999Z", "9999-12-31T23:59:59.999+00:00", id="far-future-9999"),
-        pytest.param("0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000+00:00", id="go-zero-time",
-                     marks=pytest.mark.xfail(strict=True, reason=(
-                         "src/rows.py format_datetime: strftime('%Y') writes year 1 as '1', Appwrite refuses the "
-                         "row and the function answers 500 (Alertmanager retries it forever)"))),
-        pytest.param("0999-12-31T23:59:59Z", "0999-12-31T23:59:59.000+00:00", id="year-999",
-                     marks=pytest.mark.xfail(strict=True, reason=(
-                         "src/rows.py format_datetime: years below 1000 are not zero-padded; 500"))),
-        pytest.param("0001-01-01T00:00:00+14:00", None, id="before-year-1-in-utc",
-                     marks=pytest.mark.xfail(strict=True, reason=(
-                         "src/rows.py to_millis: astimezone(UTC) raises OverflowError; uncaught, 500 traceback"))),
-        pytest.param("9999-12-31T23:59:59-14:00", None, id="after-year-9999-in-utc",
-                     marks=pytest.mark.xfail(strict=True, reason=(
-                         "src/rows.py to_millis: astimezone(UTC) raises OverflowError; uncaught, 500 traceback"))),
+        pytest.param("0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000+00:00", id="go-zero-time"),
+        pytest.param("0999-12-31T23:59:59Z", "0999-12-31T23:59:59.000+00:00", id="year-999"),
+        pytest.param("0001-01-01T00:00:00+14:00", None, id="before-year-1-in-utc"),
+        pytest.param("9999-12-31T23:59:59-14:00", None, id="after-year-9999-in-utc"),
     ])
     def test_starts_at_edges_are_stored_in_utc_or_refused(
         self, host: FunctionHost, project: Appwrite, starts_at: str, stored: str | None
@@ -278,13 +289,8 @@ class TestTimestampEdges:
         pytest.param("2026-11-27T03:05:00.5-01:00", "2026-11-27T04:05:00.500+00:00", id="offset"),
         pytest.param("0001-01-01T00:00:00+14:00", None, id="zero-time-with-offset-means-no-end"),
         pytest.param("9999-12-31T23:59:59.999999999Z", "9999-12-31T23:59:59.999+00:00", id="far-future-9999"),
-        pytest.param("0005-06-01T00:00:00Z", "0005-06-01T00:00:00.000+00:00", id="year-5",
-                     marks=pytest.mark.xfail(strict=True, reason=(
-                         "src/rows.py format_datetime writes '5-06-01T...'; plan.py parse_datetime then raises "
-                         "ValueError; uncaught, 500 traceback"))),
-        pytest.param("9999-12-31T23:59:59-14:00", "refused", id="after-year-9999-in-utc",
-                     marks=pytest.mark.xfail(strict=True, reason=(
-                         "src/rows.py to_millis: astimezone(UTC) raises OverflowError; uncaught, 500 traceback"))),
+        pytest.param("0005-06-01T00:00:00Z", "0005-06-01T00:00:00.000+00:00", id="year-5"),
+        pytest.param("9999-12-31T23:59:59-14:00", "refused", id="after-year-9999-in-utc"),
     ])
     def test_ends_at_edges_are_stored_in_utc_or_refused(
         self, host: FunctionHost, project: Appwrite, ends_at: str, stored: str | None

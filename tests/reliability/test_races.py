@@ -136,9 +136,6 @@ def two_batches(tag: str) -> list[dict[str, Any]]:
                        for i in range(150)])]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "src/service.py process_delivery / src/plan.py group_messages: a copy reading the rows after one of the other "
-    "copy's two write batches landed announces the other batch again, in a digest with a new message ID"))
 def test_identical_copies_racing_a_slow_two_batch_write_announce_once(
     host: FunctionHost, slow_host: FunctionHost, project: Appwrite, control: Control
 ) -> None:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Iterable, Mapping
 
 
@@ -26,3 +27,16 @@ def is_authorized(headers: Mapping[str, str], tokens: Iterable[str]) -> bool:
     for token in tokens:
         matched |= hmac.compare_digest(candidate, token.encode("utf-8", "surrogatepass"))
     return matched
+
+
+REDACTED = b"[redacted]"
+
+
+def redact(body: bytes, secrets: Iterable[str]) -> bytes:
+    """The body with every configured secret blanked out, as sent or as JSON escapes it, so a token a
+    caller copies into a label or annotation is never stored, sent on or logged."""
+    for secret in secrets:
+        for form in {secret.encode("utf-8", "surrogatepass"), json.dumps(secret)[1:-1].encode("ascii")}:
+            if form in body:
+                body = body.replace(form, REDACTED)
+    return body

@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
 
-from .auth import is_authorized
+from .auth import is_authorized, redact
 from .errors import ConfigurationError, PermanentAppwriteError, TransientAppwriteError
 from .metrics import CONTENT_TYPE
 from .payload import PayloadError, parse_payload
@@ -112,7 +112,7 @@ def handle(request: Request, settings: Settings | ConfigurationError, *, make_st
     if len(request.body) > settings.max_body_bytes:
         return Reply(413, {"error": f"the body is larger than the {settings.max_body_bytes} bytes allowed"})
     try:
-        payload = parse_payload(request.body)
+        payload = parse_payload(redact(request.body, (*settings.webhook_tokens, *settings.metrics_tokens)))
     except PayloadError as exc:
         return Reply(400, {"error": "invalid webhook payload", "problems": exc.problems})
 

@@ -27,6 +27,7 @@ from src.provision import (  # noqa: E402  (the repository root must be importab
     ENV_KEY,
     ENV_MONITORING_TOPIC_ID,
     ENV_PROJECT,
+    ENV_SMS_TABLE_ID,
     ENV_TABLE_ID,
     REQUIRED_SCOPES,
     AppwriteError,
@@ -44,7 +45,7 @@ from src.schema import load_schema  # noqa: E402
 
 DESCRIPTION = """\
 Create what alert-processor needs in an Appwrite project, as declared in schema/appwrite.schema.json:
-the TablesDB database, the alerts and alert_events tables ("collections" in older Appwrite) with their
+the TablesDB database, the alerts, alert_events and sms_log tables ("collections" in older Appwrite) with their
 columns ("attributes") and indexes, and the Messaging topics. Creates only what is missing; never changes or
 deletes anything. A second run changes nothing, and a run that was interrupted is completed by the next.
 Differences from the schema are reported as "drift" and left as they are."""
@@ -54,9 +55,9 @@ environment:
   {ENV_ENDPOINT}, {ENV_PROJECT}, {ENV_KEY}
                         connection, when the flags are not given (prefer the variable for the key)
   {ENV_DATABASE_ID}, {ENV_TABLE_ID}, {ENV_EVENTS_TABLE_ID},
-  {ENV_CRITICAL_TOPIC_ID}, {ENV_MONITORING_TOPIC_ID}
+  {ENV_SMS_TABLE_ID}, {ENV_CRITICAL_TOPIC_ID}, {ENV_MONITORING_TOPIC_ID}
                         resource IDs, the same variables the function reads (defaults: the
-                        schema's database ID, alerts, alert_events, critical-alerts,
+                        schema's database ID, alerts, alert_events, sms_log, critical-alerts,
                         monitoring-alerts)
 
 API key scopes:

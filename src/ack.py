@@ -1,10 +1,12 @@
 """Signed acknowledge links: `GET /ack?fp=<fingerprint>&s=<startsAt>&exp=<unix time>&sig=<signature>`.
 
-The signature is the credential: HMAC-SHA256 over a fixed purpose string, the fingerprint, the occurrence's
-`startsAt` (Unix milliseconds, Appwrite's precision) and the expiry (Unix seconds), keyed with
-`ACK_SIGNING_KEY`, truncated to 128 bits and written in base64url (22 characters) so that a link still
-fits an SMS. A link is valid until `exp`; it was issued exactly `LINK_TTL` before, which tells an old link
-(issued before a resolve and a re-fire of the same `startsAt`) from a current one. Pure: no I/O, no clock.
+The signature is the credential. `sig` is base64url (27 characters, short enough for an SMS) of 20 bytes:
+a 4-byte tag of the firing episode the link was made for (see `episode_tag`), then HMAC-SHA256 keyed with
+`ACK_SIGNING_KEY` over a fixed purpose string, the fingerprint, the occurrence's `startsAt` (Unix
+milliseconds, Appwrite's precision), the expiry (Unix seconds) and that tag, truncated to 128 bits. The tag
+tells a link for the current firing from one sent before the alert resolved and fired again with the same
+`startsAt`; it is covered by the HMAC, so it cannot be changed either. A link is valid until `exp`
+(`LINK_TTL` after it was made). Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .rows import cut_chars, to_millis
 ACK_PATH = "/ack"
 LINK_TTL = timedelta(hours=24)
 SIGNATURE_BYTES = 16
+TAG_BYTES = 4
 _PURPOSE = "alert-processor/ack/v1"
 _FINGERPRINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,35}$")
 _DIGITS = re.compile(r"^[0-9]{1,15}$")
@@ -41,15 +44,21 @@ class LinkProblem(StrEnum):
 
 @dataclass(frozen=True)
 class AckLink:
-    """A verified link: which occurrence it names, and when it was issued."""
+    """A verified link: which occurrence it names, until when, and the tag of its firing episode."""
 
     fingerprint: str
     starts_at: datetime
     expires: int
+    tag: bytes
 
     @property
     def issued_at(self) -> datetime:
         return datetime.fromtimestamp(self.expires, UTC) - LINK_TTL
+
+
+def episode_tag(episode: str) -> bytes:
+    """4 bytes naming a firing episode (its event ID): enough to tell apart the few firings of one occurrence."""
+    return hashlib.sha256(episode.encode("utf-8", "replace")).digest()[:TAG_BYTES]
 
 
 def millis(moment: datetime) -> int:
@@ -61,10 +70,23 @@ def from_millis(value: int) -> datetime:
     return datetime.fromtimestamp(value // 1000, UTC).replace(microsecond=value % 1000 * 1000)
 
 
-def signature(key: str, fingerprint: str, starts_ms: int, expires: int) -> str:
-    material = f"{_PURPOSE}\n{fingerprint}\n{starts_ms}\n{expires}".encode()
-    digest = hmac.new(key.encode("utf-8"), material, hashlib.sha256).digest()[:SIGNATURE_BYTES]
-    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+def _mac(key: str, fingerprint: str, starts_ms: int, expires: int, tag: bytes) -> bytes:
+    material = f"{_PURPOSE}\n{fingerprint}\n{starts_ms}\n{expires}\n{tag.hex()}".encode()
+    return hmac.new(key.encode("utf-8"), material, hashlib.sha256).digest()[:SIGNATURE_BYTES]
+
+
+def signature(key: str, fingerprint: str, starts_ms: int, expires: int, tag: bytes) -> str:
+    return base64.urlsafe_b64encode(tag + _mac(key, fingerprint, starts_ms, expires, tag)).decode("ascii").rstrip("=")
+
+
+def _decode(sig: str) -> bytes | None:
+    if len(sig) != 27 or not re.fullmatch(r"[A-Za-z0-9_-]+", sig):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(sig + "=")
+    except ValueError:
+        return None
+    return raw if len(raw) == TAG_BYTES + SIGNATURE_BYTES else None
 
 
 def expiry_for(issued: datetime) -> int:
@@ -79,11 +101,12 @@ def base_url(public_url: str, scheme: str, host: str) -> str:
     return f"{scheme or 'https'}://{host}" if host else ""
 
 
-def make_link(base: str, key: str, fingerprint: str, starts_at: datetime, issued: datetime) -> str:
+def make_link(base: str, key: str, fingerprint: str, starts_at: datetime, issued: datetime, episode: str) -> str:
+    """The link acknowledging the firing `episode` (an event ID) of the occurrence (fingerprint, startsAt)."""
     starts_ms = millis(starts_at)
     expires = expiry_for(issued)
     query = urlencode({"fp": fingerprint, "s": starts_ms, "exp": expires,
-                       "sig": signature(key, fingerprint, starts_ms, expires)})
+                       "sig": signature(key, fingerprint, starts_ms, expires, episode_tag(episode))})
     return f"{base}{ACK_PATH}?{query}"
 
 
@@ -105,12 +128,15 @@ def verify_link(query_string: str, key: str, now: datetime) -> AckLink | LinkPro
     fingerprint, starts, expires, sig = (values[name] for name in _PARAMS)
     if not (_FINGERPRINT.match(fingerprint) and _DIGITS.match(starts) and _DIGITS.match(expires)):
         return LinkProblem.MALFORMED
-    expected = signature(key, fingerprint, int(starts), int(expires))
-    if not hmac.compare_digest(sig.encode("utf-8", "replace"), expected.encode("ascii")):
+    raw = _decode(sig)
+    if raw is None:
+        return LinkProblem.FORGED
+    tag, mac = raw[:TAG_BYTES], raw[TAG_BYTES:]
+    if not hmac.compare_digest(mac, _mac(key, fingerprint, int(starts), int(expires), tag)):
         return LinkProblem.FORGED
     if now.timestamp() >= int(expires):
         return LinkProblem.EXPIRED
-    return AckLink(fingerprint, from_millis(int(starts)), int(expires))
+    return AckLink(fingerprint, from_millis(int(starts)), int(expires), tag)
 
 
 def sms_with_link(text: str, link: str, limit: int) -> str:

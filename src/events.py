@@ -27,6 +27,8 @@ from .rows import RowShaper, format_datetime
 RECORDED_KINDS: tuple[Kind, ...] = tuple(kind for kind in Kind if kind is not Kind.REPEAT)
 SENT = "sent"
 ALREADY_SENT = "already-sent"
+# An SMS held back by the budget (SMS_BUDGET_PER_HOUR); the next scheduled run summarises it.
+HELD = "held"
 # How many messages of each channel an event led (was the first change carried by): a message counts once.
 MESSAGE_COLUMNS: Mapping[Channel, str] = {channel: f"{channel}Messages" for channel in CHANNELS}
 
@@ -53,15 +55,20 @@ def _reason(decision: Decision, carriers: Sequence[OutgoingMessage]) -> str:
 
 
 def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[OutgoingMessage], *,
-               shaper: RowShaper, now: datetime) -> list[dict[str, Any]]:
+               shaper: RowShaper, now: datetime, held: Sequence[OutgoingMessage] = (),
+               notes: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """The rows to create, in the order the changes were decided; `sent` are the messages Appwrite created
-    now, every other message of the plan it already had."""
+    now, every other message of the plan it already had; `held` are SMS the budget kept back (listed, not
+    counted). `notes` add to the reason of a change, by occurrence key (say, that flapping silenced it)."""
     created_now = {message.message_id for message in sent}
+    held_ids = {message.message_id for message in held}
     carriers: dict[str, list[OutgoingMessage]] = {}
     led: dict[str, dict[Channel, int]] = {}
-    for message in plan.messages:
+    for message in (*plan.messages, *held):
         for key in message.occurrence_keys:
             carriers.setdefault(key, []).append(message)
+        if message.message_id in held_ids:
+            continue
         counts = led.setdefault(message.occurrence_keys[0], {})
         counts[message.channel] = counts.get(message.channel, 0) + 1
 
@@ -78,16 +85,17 @@ def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[Outgo
         messages = carriers.get(key, []) if decision.occurrence_key else []
         channels = [
             {"topic": m.topic, "channel": m.channel, "messageId": m.message_id,
-             "result": SENT if m.message_id in created_now else ALREADY_SENT}
+             "result": HELD if m.message_id in held_ids else SENT if m.message_id in created_now else ALREADY_SENT}
             for m in messages
         ]
+        note = (notes or {}).get(decision.occurrence_key or "", "")
         counts = led.get(key, {}) if decision.occurrence_key else {}
         text = {
             "fingerprint": alert.fingerprint,
             "alertname": alert.alertname,
             "severity": alert.severity,
             "instance": alert.labels.get("instance", ""),
-            "reason": _reason(decision, messages),
+            "reason": _reason(decision, messages) + (f"; {note}" if note else ""),
             "channels": json.dumps(channels, separators=(",", ":")),
             "receiver": payload.receiver,
             "groupKey": payload.group_key,

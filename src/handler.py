@@ -6,7 +6,10 @@ table) is 500 with a log line saying what to fix. Nothing is read from the body,
 Appwrite, before the Bearer token is accepted.
 
 `GET /metrics` is the Prometheus exposition, behind its own token (METRICS_TOKEN; 404 while it is unset);
-any other GET is the health check.
+`GET /ack?...` acknowledges an alert through a signed link, which is its own credential (ACK_SIGNING_KEY;
+404 while it is unset); any other GET is the health check. A scheduled execution (`x-appwrite-trigger:
+schedule`, which only Appwrite can set, on a POST with an empty body) runs the on-call rules: escalations,
+"stable again" messages and SMS summaries; every other POST is a webhook delivery.
 """
 
 from __future__ import annotations
@@ -18,11 +21,15 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
 
+from .ack import ACK_PATH, PAGE_HEADERS, LinkProblem, base_url, page, verify_link
 from .auth import is_authorized, redact
-from .errors import ConfigurationError, PermanentAppwriteError, TransientAppwriteError
+from .errors import AppwriteError, ConfigurationError, PermanentAppwriteError, TransientAppwriteError
 from .metrics import CONTENT_TYPE
-from .payload import PayloadError, parse_payload
-from .rows import RowShaper
+from .oncall import AckJudgement, AckVerdict
+from .oncall_messages import Signer
+from .oncall_service import acknowledge, run_schedule
+from .payload import PayloadError, parse_payload, without_secrets
+from .rows import RowShaper, format_datetime, parse_datetime
 from .schema import load_schema
 from .service import AlertStore, MetricsStore, process_delivery, scrape_metrics
 from .settings import Settings
@@ -38,6 +45,15 @@ class Request:
     path: str
     headers: Mapping[str, str]
     body: bytes
+    query: str = ""
+    scheme: str = ""
+
+    @property
+    def scheduled(self) -> bool:
+        """Appwrite's cron trigger. Appwrite sets `x-appwrite-*` itself on every domain request, so a caller
+        cannot pose as it; still, only a POST with an empty body is taken for one."""
+        return (self.method.upper() == "POST" and not self.body
+                and self.headers.get("x-appwrite-trigger", "").strip().lower() == "schedule")
 
 
 @dataclass(frozen=True)
@@ -91,12 +107,105 @@ def _metrics(request: Request, settings: Settings, *, make_store: StoreFactory, 
     return Reply(200, text, {"content-type": CONTENT_TYPE})
 
 
+def _api_key(request: Request, settings: Settings, error: Log) -> str:
+    key = request.headers.get("x-appwrite-key", "") or settings.fallback_api_key
+    if not key:
+        error("no Appwrite API key: Appwrite passes one in x-appwrite-key; elsewhere set APPWRITE_API_KEY")
+    return key
+
+
+def _signer(request: Request, settings: Settings, moment: datetime) -> Signer:
+    return Signer(settings.ack_signing_key, base_url(settings.public_url, request.scheme,
+                                                     request.headers.get("host", "")), moment)
+
+
+def _ack_page(status: int, heading: str, *lines: str) -> Reply:
+    return Reply(status, page(heading, list(lines)), dict(PAGE_HEADERS))
+
+
+def _when(moment: datetime | None) -> str:
+    return format_datetime(moment)[:19].replace("T", " ") + " UTC" if moment else "an unknown time"
+
+
+def _ack_answer(judged: AckJudgement, alert: Mapping[str, Any]) -> Reply:
+    what = (f"{alert.get('alertname') or 'An unnamed alert'}"
+            f"{' on ' + str(alert['instance']) if alert.get('instance') else ''} ({alert.get('severity') or 'none'})")
+    unchanged = "Nothing was changed."
+    if judged.verdict is AckVerdict.ACKNOWLEDGED:
+        return _ack_page(200, "Acknowledged", f"{what}, firing since {_when(parse_datetime(alert.get('startsAt')))}, "
+                         f"was acknowledged at {_when(judged.at)}.", "No further escalations will be sent for it.")
+    if judged.verdict is AckVerdict.ALREADY:
+        return _ack_page(200, "Already acknowledged", f"{what} was acknowledged at {_when(judged.at)}.", unchanged)
+    if judged.verdict is AckVerdict.RESOLVED:
+        return _ack_page(200, "Already resolved", f"{what} resolved at {_when(judged.at)}.", unchanged)
+    if judged.verdict is AckVerdict.REFIRED:
+        return _ack_page(200, "Fired again since", f"{what} resolved at {_when(judged.at)} and fired again since "
+                         "this link was sent; acknowledge it from the newest message.", unchanged)
+    if judged.verdict is AckVerdict.SUPERSEDED:
+        return _ack_page(200, "A newer occurrence", f"{what} resolved; a newer occurrence started at "
+                         f"{_when(judged.at)}. Acknowledge it from its own message.", unchanged)
+    return _ack_page(404, "Unknown alert", "No alert matches this link.", unchanged)
+
+
+def _ack(request: Request, settings: Settings, *, make_store: StoreFactory, now: Callable[[], datetime],
+         log: Log, error: Log) -> Reply:
+    if not settings.ack_signing_key:
+        return Reply(404, {"error": "not found"})
+    moment = now()
+    verified = verify_link(request.query, settings.ack_signing_key, moment)
+    if isinstance(verified, LinkProblem):
+        log(f"acknowledge link refused: {verified.value}")
+        if verified is LinkProblem.EXPIRED:
+            return _ack_page(403, "Link expired", "This acknowledge link has expired; use the link in a newer "
+                             "message.", "Nothing was changed.")
+        return _ack_page(403, "Invalid link", "This acknowledge link is not valid.", "Nothing was changed.")
+    key = _api_key(request, settings, error)
+    if not key:
+        return _ack_page(500, "Not available", "The function has no Appwrite API key; see its error log.")
+    store = make_store(settings, key, time.monotonic() + settings.time_budget_seconds)
+    try:
+        judged, alert = acknowledge(verified, store, shaper=_events_shaper(), now=moment,
+                                    client_ip=request.headers.get("x-appwrite-client-ip", ""))
+    except AppwriteError as exc:
+        error(f"acknowledgement of {verified.fingerprint} not recorded: {exc}")
+        transient = isinstance(exc, TransientAppwriteError)
+        return _ack_page(503 if transient else 500, "Not recorded", "The acknowledgement could not be recorded; "
+                         "try the link again in a moment." if transient else "See the function's error log.")
+    log(f"acknowledge fingerprint={verified.fingerprint} result={judged.verdict.value}")
+    return _ack_answer(judged, alert)
+
+
+def _schedule(request: Request, settings: Settings, *, make_store: StoreFactory, now: Callable[[], datetime],
+              log: Log, error: Log) -> Reply:
+    started = time.monotonic()
+    key = _api_key(request, settings, error)
+    if not key:
+        return Reply(500, {"error": "the function has no Appwrite API key; see its error log"})
+    store = make_store(settings, key, started + settings.time_budget_seconds)
+    moment = now()
+    try:
+        summary = run_schedule(store, routes=settings.routes, policy=settings.policy,
+                               signer=_signer(request, settings, moment), shaper=_events_shaper(), now=moment)
+    except TransientAppwriteError as exc:
+        error(f"scheduled run not completed, the next one carries on: {exc}")
+        return Reply(503, {"error": "Appwrite is unavailable; retry later"})
+    except PermanentAppwriteError as exc:
+        error(f"scheduled run failed: {exc}")
+        return Reply(500, {"error": "Appwrite refused the scheduled run; see the function's error log"})
+    counts = summary.as_json()
+    log("scheduled run " + " ".join(f"{name}={value}" for name, value in counts.items())
+        + f" took_ms={(time.monotonic() - started) * 1000:.0f}")
+    return Reply(200, {"status": "ok", "trigger": "schedule", **counts})
+
+
 def handle(request: Request, settings: Settings | ConfigurationError, *, make_store: StoreFactory,
            now: Callable[[], datetime], log: Log, error: Log) -> Reply:
     method = request.method.upper()
     if method == "GET":
         if request.path.rstrip("/") == METRICS_PATH and not isinstance(settings, ConfigurationError):
             return _metrics(request, settings, make_store=make_store, now=now, log=log, error=error)
+        if request.path.rstrip("/") == ACK_PATH and not isinstance(settings, ConfigurationError):
+            return _ack(request, settings, make_store=make_store, now=now, log=log, error=error)
         if isinstance(settings, ConfigurationError):
             return Reply(500, {"status": "misconfigured", "service": SERVICE_NAME,
                                "problems": list(settings.problems)})
@@ -106,25 +215,29 @@ def handle(request: Request, settings: Settings | ConfigurationError, *, make_st
     if isinstance(settings, ConfigurationError):
         error("refusing the delivery: " + "; ".join(settings.problems))
         return Reply(500, {"error": "the function is misconfigured; see its error log"})
+    if request.scheduled:
+        return _schedule(request, settings, make_store=make_store, now=now, log=log, error=error)
 
     if not is_authorized(request.headers, settings.webhook_tokens):
         return Reply(401, {"error": "missing or invalid bearer token"}, {"www-authenticate": "Bearer"})
     if len(request.body) > settings.max_body_bytes:
         return Reply(413, {"error": f"the body is larger than the {settings.max_body_bytes} bytes allowed"})
     try:
-        payload = parse_payload(redact(request.body, (*settings.webhook_tokens, *settings.metrics_tokens)))
+        secrets = (*settings.webhook_tokens, *settings.metrics_tokens, *filter(None, [settings.ack_signing_key]))
+        payload = without_secrets(parse_payload(redact(request.body, secrets)), secrets)
     except PayloadError as exc:
         return Reply(400, {"error": "invalid webhook payload", "problems": exc.problems})
 
     started = time.monotonic()
-    key = request.headers.get("x-appwrite-key", "") or settings.fallback_api_key
+    key = _api_key(request, settings, error)
     if not key:
-        error("no Appwrite API key: Appwrite passes one in x-appwrite-key; elsewhere set APPWRITE_API_KEY")
         return Reply(500, {"error": "the function has no Appwrite API key; see its error log"})
     store = make_store(settings, key, started + settings.time_budget_seconds)
+    moment = now()
     try:
         summary = process_delivery(payload, store, routes=settings.routes, shaper=_shaper(),
-                                   events_shaper=_events_shaper(), now=now())
+                                   events_shaper=_events_shaper(), now=moment, policy=settings.policy,
+                                   linker=_signer(request, settings, moment))
     except TransientAppwriteError as exc:
         error(f"delivery of {len(payload.alerts)} alert(s) not stored, Alertmanager will retry: {exc}")
         return Reply(503, {"error": "Appwrite is unavailable; retry later"}, {"retry-after": "5"})
@@ -138,6 +251,7 @@ def handle(request: Request, settings: Settings | ConfigurationError, *, make_st
         f"delivery receiver={payload.receiver!r} alerts={summary.received} created={summary.created} "
         f"updated={summary.updated} unchanged={summary.unchanged} stale={summary.stale} "
         f"messages_sent={summary.messages_sent} already_sent={summary.messages_already_sent} "
-        f"truncated={summary.truncated_alerts} events={summary.events} took_ms={elapsed_ms:.0f}"
+        f"truncated={summary.truncated_alerts} events={summary.events} sms_held={summary.sms_held} "
+        f"silenced_by_flapping={summary.silenced} took_ms={elapsed_ms:.0f}"
     )
     return Reply(200, {"status": "ok", **counts})

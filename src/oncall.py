@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from .ack import AckLink
+from .ack import AckLink, episode_tag
+from .events import event_id
 from .render import Notice
 from .rows import StoredAlert, format_datetime, parse_datetime
 
@@ -27,7 +28,7 @@ CRITICAL_SEVERITIES = frozenset({"critical", "emergency"})
 FIRED, REFIRED, RESOLVED, RESOLVED_UNSEEN = "fired", "refired", "resolved", "resolved-unseen"
 ACKNOWLEDGED, ESCALATED, FLAPPING, STABLE = "acknowledged", "escalated", "flapping", "stable"
 ONCALL_KINDS = (ACKNOWLEDGED, ESCALATED, FLAPPING, STABLE)
-# Changes people hear about (and that count towards flapping).
+# Changes people hear about; those that flip the status (firing <-> resolved) count towards flapping.
 ANNOUNCED_CHANGES = frozenset({FIRED, REFIRED, RESOLVED})
 # Changes that end a firing episode or start another one.
 EPISODE_CHANGES = ANNOUNCED_CHANGES | {RESOLVED_UNSEEN}
@@ -103,9 +104,9 @@ def histories(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Event]]:
 
 
 def first_firing_episode(fingerprint: str, starts_at: datetime) -> str:
-    """The key of the first `fired` change of an occurrence (what `decide` names it), for alerts whose history
-    began after they fired."""
-    return f"{fingerprint}|{format_datetime(starts_at)}|firing|-"
+    """The event ID of the first `fired` change of an occurrence (from the key `decide` gives it), for alerts
+    whose history does not show their page."""
+    return event_id(f"{fingerprint}|{format_datetime(starts_at)}|firing|-")
 
 
 def _latest(events: Iterable[Event], kinds: Iterable[str]) -> Event | None:
@@ -147,7 +148,7 @@ class AckJudgement:
 
 def judge_ack(link: AckLink, stored: StoredAlert | None, history: Sequence[Event]) -> AckJudgement:
     """What a verified link does, given the alert's row and its history: only the firing episode the link was
-    issued for can be acknowledged, and only once."""
+    made for (its tag) can be acknowledged, only while it is the current one, and only once."""
     if stored is None or stored.starts_at < link.starts_at:
         return AckJudgement(AckVerdict.UNKNOWN)
     if stored.starts_at > link.starts_at:
@@ -158,13 +159,13 @@ def judge_ack(link: AckLink, stored: StoredAlert | None, history: Sequence[Event
     last = _latest(occurrence, EPISODE_CHANGES)
     if last is not None and last.kind not in (FIRED, REFIRED):  # recorded, the row not yet written
         return AckJudgement(AckVerdict.RESOLVED, at=last.at)
-    # A resolve recorded after the link was issued: the alert fired again since, and this link is for the
-    # earlier firing.
-    for event in occurrence:
-        if event.kind == RESOLVED and event.at >= link.issued_at:
-            return AckJudgement(AckVerdict.REFIRED, at=event.at)
-    page = _latest(occurrence, (FIRED, REFIRED))
-    episode = page.id if page is not None else first_firing_episode(link.fingerprint, link.starts_at)
+    pages = [event for event in occurrence if event.kind in (FIRED, REFIRED)]
+    episode = pages[-1].id if pages else first_firing_episode(link.fingerprint, link.starts_at)
+    if link.tag != episode_tag(episode):
+        if any(link.tag == episode_tag(page.id) for page in pages[:-1]):
+            resolve = _latest((e for e in occurrence if e.at <= pages[-1].at), (RESOLVED,))
+            return AckJudgement(AckVerdict.REFIRED, at=resolve.at if resolve else None)
+        return AckJudgement(AckVerdict.UNKNOWN)  # genuine, but for a firing the history no longer shows
     earlier = next((e for e in history if e.kind == ACKNOWLEDGED and e.episode == episode), None)
     if earlier is not None:
         return AckJudgement(AckVerdict.ALREADY, episode, earlier.at, earlier.client_ip)
@@ -182,11 +183,24 @@ class FlapVerdict(StrEnum):
     SUPPRESS = "suppress"
 
 
-def _episode_end(marker: Event, history: Sequence[Event], window: timedelta, now: datetime) -> datetime | None:
-    """When the flapping episode `marker` started was over (a full window without a change), if it is."""
-    previous = marker.at
+def transitions(history: Sequence[Event]) -> list[Event]:
+    """The changes that flipped the alert's status: the first one, then each whose status differs from the
+    change before it (a newer occurrence firing while the last one fires is announced, but is no flip)."""
+    flips: list[Event] = []
+    status = ""
     for event in history:
-        if event.kind in ANNOUNCED_CHANGES and event.at > previous:
+        if event.kind in ANNOUNCED_CHANGES:
+            if event.status != status:
+                flips.append(event)
+            status = event.status
+    return flips
+
+
+def _episode_end(marker: Event, history: Sequence[Event], window: timedelta, now: datetime) -> datetime | None:
+    """When the flapping episode `marker` started was over (a full window without a flip), if it is."""
+    previous = marker.at
+    for event in transitions(history):
+        if event.at > previous:
             if event.at - previous >= window:
                 return previous + window
             previous = event.at
@@ -203,10 +217,11 @@ def open_flap(history: Sequence[Event], window: timedelta, now: datetime) -> Eve
 
 @dataclass(frozen=True)
 class Change:
-    """A change of state a delivery is about to announce, named by its event ID."""
+    """A change of state a delivery is about to announce, named by its event ID, and the status it brings."""
 
     event_id: str
     fingerprint: str
+    status: str
 
 
 def judge_changes(changes: Sequence[Change], history: Mapping[str, Sequence[Event]], policy: Policy,
@@ -225,14 +240,15 @@ def judge_changes(changes: Sequence[Change], history: Mapping[str, Sequence[Even
             continue
         past = [e for e in history.get(change.fingerprint, ()) if e.id not in ours and e.episode not in ours]
         past += added.get(change.fingerprint, [])
-        itself = Event(change.event_id, change.fingerprint, FIRED, "", now, now)
+        itself = Event(change.event_id, change.fingerprint, FIRED, change.status, now, now)
         mine = added.setdefault(change.fingerprint, [])
         mine.append(itself)
         if open_flap(past, policy.flap_window, now) is not None:
             verdicts.append(FlapVerdict.SUPPRESS)
             continue
-        recent = sum(1 for e in past if e.kind in ANNOUNCED_CHANGES and now - e.at < policy.flap_window)
-        if recent + 1 >= policy.flap_count:
+        flips = transitions([*past, itself])
+        recent = sum(1 for e in flips if now - e.at < policy.flap_window)
+        if flips and flips[-1] is itself and recent >= policy.flap_count:
             verdicts.append(FlapVerdict.START)
             mine.append(Event(f"{change.event_id}|flapping", change.fingerprint, FLAPPING, "", now, now,
                               episode=change.event_id))
@@ -259,7 +275,7 @@ def due_stables(history: Mapping[str, Sequence[Event]], policy: Policy, now: dat
         end = _episode_end(marker, events, policy.flap_window, now)
         if end is None:
             continue
-        changes = sum(1 for e in events if e.kind in ANNOUNCED_CHANGES and marker.at <= e.at <= end)
+        changes = sum(1 for e in transitions(events) if marker.at <= e.at <= end)
         due.append(Stable(fingerprint, marker.episode, end - policy.flap_window, max(changes, 1)))
     return due
 
@@ -278,6 +294,12 @@ class Escalation:
     paged_at: datetime
 
 
+def current_page(history: Sequence[Event]) -> Event | None:
+    """The `fired` or `refired` change that started the alert's current firing episode, if it is firing."""
+    page = _latest(history, EPISODE_CHANGES)
+    return page if page is not None and page.kind in (FIRED, REFIRED) else None
+
+
 def escalation_due(history: Sequence[Event], policy: Policy, now: datetime) -> Escalation | None:
     """The next escalation of an alert's current firing episode, if one is due now.
 
@@ -287,8 +309,8 @@ def escalation_due(history: Sequence[Event], policy: Policy, now: datetime) -> E
     """
     if policy.escalate_max <= 0:
         return None
-    page = _latest(history, EPISODE_CHANGES)
-    if page is None or page.kind not in (FIRED, REFIRED) or not is_critical(page.severity):
+    page = current_page(history)
+    if page is None or not is_critical(page.severity):
         return None
     if any(e.kind == ACKNOWLEDGED and e.episode == page.id for e in history):
         return None

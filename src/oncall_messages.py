@@ -8,11 +8,12 @@ same message and Appwrite refuses the second.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from .ack import make_link, sms_with_link
+from .ack import make_link
+from .events import event_id
 from .oncall import Summary, Text, is_critical, summary_text
 from .render import (
     DIGEST_LISTED,
@@ -23,18 +24,17 @@ from .render import (
     SMS_MAX_CHARS,
     Notice,
     OutgoingMessage,
+    ack_line,
     headline,
     message_id,
+    push_action,
+    sms_line,
 )
 from .routing import Channel, Target
 from .rows import cut_chars
 
-# Appwrite's limit for a push notification's action.
-PUSH_ACTION_MAX_CHARS = 256
 # More on-call announcements than this to one topic and channel in one run become a single digest.
 DIGEST_THRESHOLD = 5
-
-Linker = Callable[[Notice], str]
 
 
 @dataclass(frozen=True)
@@ -45,27 +45,15 @@ class Signer:
     base: str
     issued: datetime
 
-    def __call__(self, notice: Notice) -> str:
-        """The link for a critical alert that is firing; no link for anything else."""
+    def link(self, notice: Notice, episode: str) -> str:
+        """The link acknowledging firing `episode` (an event ID) of a critical alert that is firing; "" else."""
         if not self.key or not self.base or notice.status != "firing" or not is_critical(notice.severity):
             return ""
-        return make_link(self.base, self.key, notice.fingerprint, notice.starts_at, self.issued)
+        return make_link(self.base, self.key, notice.fingerprint, notice.starts_at, self.issued, episode)
 
-
-def no_links(_: Notice) -> str:
-    return ""
-
-
-def ack_line(link: str) -> str:
-    return f"Acknowledge: {link}" if link else ""
-
-
-def push_action(link: str) -> str:
-    return link if len(link) <= PUSH_ACTION_MAX_CHARS else ""
-
-
-def sms_text(text: str, link: str) -> str:
-    return sms_with_link(text, link, SMS_MAX_CHARS) if link else cut_chars(" ".join(text.split()), SMS_MAX_CHARS)
+    def __call__(self, notice: Notice) -> str:
+        """The link for a delivery's announcement: its episode is the change it announces."""
+        return self.link(notice, event_id(notice.occurrence_key))
 
 
 def _data(notice: Notice, text: Text) -> dict[str, str]:
@@ -78,7 +66,7 @@ def announce(text: Text, notice: Notice, target: Target, key: str, link: str) ->
     channel, topic = target.channel, target.topic
     action = ""
     if channel == "sms":
-        title, body = "", sms_text(text.sms, link)
+        title, body = "", sms_line(text.sms, link)
     elif channel == "email":
         lines = [text.body, "", ack_line(link), "", f"Fingerprint: {notice.fingerprint}"]
         title = cut_chars(text.title, EMAIL_SUBJECT_MAX_CHARS)
@@ -87,9 +75,8 @@ def announce(text: Text, notice: Notice, target: Target, key: str, link: str) ->
         title = cut_chars(text.title, PUSH_TITLE_MAX_CHARS)
         body = cut_chars("\n".join(line for line in (text.body, ack_line(link)) if line), PUSH_BODY_MAX_CHARS)
         action = push_action(link)
-    data = {**_data(notice, text), **({"action": action} if action else {})}  # TODO(issue 10): push action
-    return OutgoingMessage(message_id(channel, topic, [key]), channel, topic, title, body, data,
-                           (notice.occurrence_key,))
+    return OutgoingMessage(message_id(channel, topic, [key]), channel, topic, title, body, _data(notice, text),
+                           (notice.occurrence_key,), action)
 
 
 def announce_digest(items: Sequence[tuple[Text, Notice, str, str]], target: Target, tag: str) -> OutgoingMessage:

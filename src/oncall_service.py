@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -45,7 +46,9 @@ from .oncall import (
     Held,
     Policy,
     SmsCandidate,
+    Text,
     apply_sms_budget,
+    current_page,
     due_stables,
     due_summaries,
     escalation_due,
@@ -58,8 +61,9 @@ from .oncall import (
     notice_from_row,
     stable_text,
 )
-from .oncall_messages import Linker, group_announcements, summary_message
-from .render import Notice, OutgoingMessage
+from .oncall_messages import Signer, group_announcements, summary_message
+from .plan import Announcement
+from .render import Linker, Notice, OutgoingMessage
 from .routing import Route, Target, route
 from .rows import RowShaper, StoredAlert, format_datetime, parse_datetime
 from .store import SendReport
@@ -168,53 +172,57 @@ def sms_rows(messages: Sequence[OutgoingMessage], held: Sequence[OutgoingMessage
 
 
 @dataclass(frozen=True)
-class Announcement:
-    """A change of state a delivery would announce, to these targets; `known` when its alert had a row."""
-
-    notice: Notice
-    targets: tuple[Target, ...]
-    known: bool
-
-
-@dataclass(frozen=True)
 class DeliveryOncall:
     # Flapping: the announcements that are announced as usual, and the messages replacing the others.
     announced: tuple[Announcement, ...]
-    flapping_messages: tuple[OutgoingMessage, ...]
-    markers: tuple[dict[str, Any], ...]
-    suppressed: int
+    flapping_messages: tuple[OutgoingMessage, ...] = ()
+    markers: tuple[dict[str, Any], ...] = ()
+    suppressed: int = 0
+    # By occurrence key, what flapping did to the change (added to its history row's reason).
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.notes)
 
 
-def judge_flapping(announcements: Sequence[Announcement], store: OncallStore, *, policy: Policy,
-                   linker: Linker, shaper: RowShaper, alerts: Mapping[str, Mapping[str, Any]],
-                   now: datetime) -> DeliveryOncall:
-    """Which changes are announced, which become one "flapping" message, which say nothing."""
+def _alert(notice: Notice) -> dict[str, str]:
+    return {"alertname": notice.alertname, "severity": notice.severity, "instance": notice.instance}
+
+
+def judge_flapping(announcements: Sequence[Announcement], store: OncallStore, *, known: AbstractSet[str],
+                   policy: Policy, linker: Linker, shaper: RowShaper, now: datetime) -> DeliveryOncall:
+    """Which changes are announced, which become one "flapping" message, which say nothing. Reads the history
+    of the alerts that changed and had a row before (`known`; one call per 100), nothing when FLAP_COUNT is 0."""
     if policy.flap_count <= 0 or not announcements:
-        return DeliveryOncall(tuple(announcements), (), (), 0)
-    known = sorted({a.notice.fingerprint for a in announcements if a.known})
-    history = histories(store.fetch_history(known, now - HISTORY_LOOKBACK)) if known else {}
-    changes = [Change(event_id(a.notice.occurrence_key), a.notice.fingerprint) for a in announcements]
+        return DeliveryOncall(tuple(announcements))
+    had_rows = sorted({notice.fingerprint for notice, _ in announcements if notice.fingerprint in known})
+    history = histories(store.fetch_history(had_rows, now - HISTORY_LOOKBACK)) if had_rows else {}
+    changes = [Change(event_id(notice.occurrence_key), notice.fingerprint, notice.status)
+               for notice, _ in announcements]
     verdicts = judge_changes(changes, history, policy, now)
     announced: list[Announcement] = []
-    flapping: list[tuple[Any, Notice, tuple[Target, ...], str, str]] = []
+    flapping: list[tuple[Text, Notice, tuple[Target, ...], str, str]] = []
     markers: list[dict[str, Any]] = []
-    suppressed = 0
+    notes: dict[str, str] = {}
     for announcement, change, verdict in zip(announcements, changes, verdicts, strict=True):
-        notice = announcement.notice
+        notice, targets = announcement
         if verdict is FlapVerdict.NORMAL:
             announced.append(announcement)
-        elif verdict is FlapVerdict.SUPPRESS:
-            suppressed += 1
-        else:
-            key = f"{change.event_id}|flapping"
-            flapping.append((flapping_text(notice, policy.flap_count, policy), notice, announcement.targets, key,
-                             linker(notice)))
-            markers.append(oncall_event(
-                shaper, kind=FLAPPING, row_key=key, fingerprint=notice.fingerprint,
-                alert=alerts.get(notice.fingerprint, {}), status=notice.status, starts_at=notice.starts_at, at=now,
-                episode=change.event_id, reason=f"{policy.flap_count} changes within the flapping window"))
+            continue
+        if verdict is FlapVerdict.SUPPRESS:
+            notes[notice.occurrence_key] = "flapping: not announced"
+            continue
+        key = f"{change.event_id}|flapping"
+        notes[notice.occurrence_key] = "flapping: announced as flapping"
+        flapping.append((flapping_text(notice, policy.flap_count, policy), notice, targets, key, linker(notice)))
+        markers.append(oncall_event(
+            shaper, kind=FLAPPING, row_key=key, fingerprint=notice.fingerprint, alert=_alert(notice),
+            status=notice.status, starts_at=notice.starts_at, at=now, episode=change.event_id,
+            reason=f"{policy.flap_count} changes within {policy.flap_window}: changes not announced until stable"))
     messages = group_announcements(flapping, "FLAPPING")
-    return DeliveryOncall(tuple(announced), tuple(messages), tuple(markers), suppressed)
+    suppressed = sum(1 for note in notes.values() if note.endswith("not announced"))
+    return DeliveryOncall(tuple(announced), tuple(messages), tuple(markers), suppressed, notes)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -268,8 +276,9 @@ def _current(row: Mapping[str, Any] | None, starts_at: datetime) -> bool:
     return stored.status == "firing" and stored.notified_status == "firing" and stored.starts_at == starts_at
 
 
-def run_schedule(store: OncallStore, *, routes: Sequence[Route], policy: Policy, linker: Linker,
+def run_schedule(store: OncallStore, *, routes: Sequence[Route], policy: Policy, signer: Signer,
                  shaper: RowShaper, now: datetime) -> ScheduleSummary:
+    """Escalations due, "stable again" messages due, then one summary per topic of the SMS held back."""
     pages = (store.find_events(kinds=(FIRED, REFIRED), severities=tuple(sorted(CRITICAL_SEVERITIES)),
                                since=now - policy.escalation_horizon, limit=ESCALATION_CANDIDATES)
              if policy.escalate_max > 0 else [])
@@ -290,21 +299,24 @@ def run_schedule(store: OncallStore, *, routes: Sequence[Route], policy: Policy,
     stables = [s for s in due_stables({fp: history.get(fp, []) for fp in flapping_fps}, policy, now)
                if s.fingerprint in rows]
 
-    items: list[tuple[Any, Notice, tuple[Target, ...], str, str]] = []
+    items: list[tuple[Text, Notice, tuple[Target, ...], str, str]] = []
     events: list[dict[str, Any]] = []
     for due in escalations:
         key = escalation_key(due.episode, due.level)
         row = rows[due.fingerprint]
         notice = notice_from_row(row, key)
         targets = route(notice.severity, notice.labels, routes)
-        items.append((escalation_text(notice, due, policy, now), notice, targets, key, linker(notice)))
-    stable_items: list[tuple[Any, Notice, tuple[Target, ...], str, str]] = []
+        items.append((escalation_text(notice, due, policy, now), notice, targets, key,
+                      signer.link(notice, due.episode)))
+    stable_items: list[tuple[Text, Notice, tuple[Target, ...], str, str]] = []
     for stable in stables:
         key = f"{stable.episode}|stable"
         row = rows[stable.fingerprint]
         notice = notice_from_row(row, key)
         targets = route(notice.severity, notice.labels, routes)
-        stable_items.append((stable_text(notice, stable, policy), notice, targets, key, linker(notice)))
+        page = current_page(history.get(stable.fingerprint, []))
+        link = signer.link(notice, page.id) if page is not None else ""
+        stable_items.append((stable_text(notice, stable, policy), notice, targets, key, link))
     messages = [*group_announcements(items, "ESCALATION"), *group_announcements(stable_items, "STABLE")]
     gated = gate_sms(messages, store, policy, now)
     report = store.send_messages(list(gated.send)) if gated.send else SendReport((), ())

@@ -7,6 +7,7 @@ Depends on pydantic only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -123,3 +124,37 @@ def parse_payload(body: bytes) -> WebhookPayload:
     except ValidationError as exc:
         problems = [_problem(error) for error in exc.errors(include_url=False, include_input=False)]
         raise PayloadError(problems[:50]) from exc
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _replaced(value: Any, secrets: tuple[str, ...], mark: str) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, mark)
+        return value
+    if isinstance(value, dict):
+        return {_replaced(k, secrets, mark): _replaced(v, secrets, mark) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replaced(item, secrets, mark) for item in value]
+    return value
+
+
+def without_secrets(payload: WebhookPayload, secrets: Iterable[str], mark: str = "[redacted]") -> WebhookPayload:
+    """The payload with every configured secret blanked out of its decoded strings, however the JSON spelled
+    them (escapes included), so a token copied into a label is never stored, sent on or logged."""
+    wanted = tuple(secret for secret in secrets if secret)
+    data = payload.model_dump(mode="json", by_alias=True)
+    if not any(secret in text for text in _strings(data) for secret in wanted):
+        return payload
+    return WebhookPayload.model_validate(_replaced(data, wanted, mark))

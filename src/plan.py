@@ -11,7 +11,7 @@ from typing import Any
 
 from .decide import Decision, Delivered, Kind, decide
 from .payload import Alert, WebhookPayload
-from .render import Notice, OutgoingMessage, digest, single
+from .render import Linker, Notice, OutgoingMessage, digest, no_links, single
 from .routing import Route, Router, Target
 from .rows import RowShaper, StoredAlert, parse_datetime, same_content, to_millis
 
@@ -43,12 +43,12 @@ class DeliveryPlan:
         return list(dict.fromkeys(key for message in self.messages if len(message.occurrence_keys) > 1
                                   for key in message.occurrence_keys))
 
-    def without(self, announced: set[str]) -> DeliveryPlan:
+    def without(self, announced: set[str], linker: Linker = no_links) -> DeliveryPlan:
         """The same plan with these changes left unannounced (an earlier attempt already recorded them)."""
         if not announced:
             return self
         kept = tuple(a for a in self.announcements if a[0].occurrence_key not in announced)
-        return replace(self, messages=tuple(group_messages(kept)), announcements=kept)
+        return replace(self, messages=tuple(group_messages(kept, linker)), announcements=kept)
 
     def count(self, kind: Kind) -> int:
         return sum(1 for outcome in self.outcomes if outcome.decision.kind is kind)
@@ -82,22 +82,28 @@ def _notice(alert: Alert, decision: Decision) -> Notice:
     )
 
 
-def group_messages(announcements: Sequence[Announcement]) -> list[OutgoingMessage]:
+def group_messages(announcements: Sequence[Announcement], linker: Linker = no_links) -> list[OutgoingMessage]:
+    """One message per announcement and target, or one digest per target above the threshold; each critical
+    firing alert carries its acknowledge link when `linker` makes one."""
     by_target: dict[Target, list[Notice]] = {}
+    links: dict[str, str] = {}
     for notice, targets in announcements:
+        links[notice.occurrence_key] = linker(notice)
         for target in targets:
             by_target.setdefault(target, []).append(notice)
     messages: list[OutgoingMessage] = []
     for target, notices in by_target.items():
         if len(notices) > DIGEST_THRESHOLD:
-            messages.append(digest(notices, target.channel, target.topic))
+            messages.append(digest(notices, target.channel, target.topic, links))
         else:
-            messages.extend(single(notice, target.channel, target.topic) for notice in notices)
+            messages.extend(single(notice, target.channel, target.topic, links[notice.occurrence_key])
+                            for notice in notices)
     return messages
 
 
 def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str, Any]], *,
-                  routes: Sequence[Route], shaper: RowShaper, now: datetime) -> DeliveryPlan:
+                  routes: Sequence[Route], shaper: RowShaper, now: datetime,
+                  linker: Linker = no_links) -> DeliveryPlan:
     router = Router(routes)
     current: dict[str, StoredAlert | None] = {
         fp: StoredAlert.from_row(row) for fp, row in stored_rows.items()
@@ -132,7 +138,7 @@ def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str
 
     return DeliveryPlan(
         rows=tuple(rows.values()),
-        messages=tuple(group_messages(announcements)),
+        messages=tuple(group_messages(announcements, linker)),
         outcomes=tuple(outcomes),
         announcements=tuple(announcements),
     )

@@ -65,11 +65,13 @@ ENV_KEY = "APPWRITE_API_KEY"
 ENV_DATABASE_ID = "ALERTS_DATABASE_ID"
 ENV_TABLE_ID = "ALERTS_TABLE_ID"
 ENV_EVENTS_TABLE_ID = "EVENTS_TABLE_ID"
+ENV_SMS_TABLE_ID = "SMS_LOG_TABLE_ID"
 ENV_CRITICAL_TOPIC_ID = "CRITICAL_TOPIC_ID"
 ENV_MONITORING_TOPIC_ID = "MONITORING_TOPIC_ID"
 
 DEFAULT_TABLE_ID = "alerts"
 DEFAULT_EVENTS_TABLE_ID = "alert_events"
+DEFAULT_SMS_TABLE_ID = "sms_log"
 DEFAULT_CRITICAL_TOPIC_ID = "critical-alerts"
 DEFAULT_MONITORING_TOPIC_ID = "monitoring-alerts"
 DEFAULT_TIMEOUT = 60.0
@@ -112,6 +114,7 @@ class ResourceIds:
     critical_topic: str = DEFAULT_CRITICAL_TOPIC_ID
     monitoring_topic: str = DEFAULT_MONITORING_TOPIC_ID
     events: str = DEFAULT_EVENTS_TABLE_ID
+    sms: str = DEFAULT_SMS_TABLE_ID
 
 
 @dataclass(frozen=True)
@@ -158,12 +161,13 @@ def load_settings(
         critical_topic=_resource_id(env, ENV_CRITICAL_TOPIC_ID, DEFAULT_CRITICAL_TOPIC_ID),
         monitoring_topic=_resource_id(env, ENV_MONITORING_TOPIC_ID, DEFAULT_MONITORING_TOPIC_ID),
         events=_resource_id(env, ENV_EVENTS_TABLE_ID, DEFAULT_EVENTS_TABLE_ID),
+        sms=_resource_id(env, ENV_SMS_TABLE_ID, DEFAULT_SMS_TABLE_ID),
     )
-    if ids.table == ids.events:
-        raise ConfigError(
-            f"{ENV_TABLE_ID} and {ENV_EVENTS_TABLE_ID} both name table {ids.table!r}; "
-            "give the two tables different IDs"
-        )
+    tables = ((ENV_TABLE_ID, ids.table), (ENV_EVENTS_TABLE_ID, ids.events), (ENV_SMS_TABLE_ID, ids.sms))
+    for index, (name, table_id) in enumerate(tables):
+        for other, other_id in tables[index + 1:]:
+            if table_id == other_id:
+                raise ConfigError(f"{name} and {other} both name table {table_id!r}; give the two tables different IDs")
     if ids.critical_topic == ids.monitoring_topic:
         raise ConfigError(
             f"{ENV_CRITICAL_TOPIC_ID} and {ENV_MONITORING_TOPIC_ID} both name topic {ids.critical_topic!r}; "
@@ -183,8 +187,8 @@ def _resource_id(env: Mapping[str, str], name: str, default: str) -> str:
 
 
 def rename_resources(schema: Schema, ids: ResourceIds) -> Schema:
-    """The schema with the database, the two tables and the two topics given the configured IDs."""
-    tables = {DEFAULT_TABLE_ID: ids.table, DEFAULT_EVENTS_TABLE_ID: ids.events}
+    """The schema with the database, the tables and the two topics given the configured IDs."""
+    tables = {DEFAULT_TABLE_ID: ids.table, DEFAULT_EVENTS_TABLE_ID: ids.events, DEFAULT_SMS_TABLE_ID: ids.sms}
     topics = {DEFAULT_CRITICAL_TOPIC_ID: ids.critical_topic, DEFAULT_MONITORING_TOPIC_ID: ids.monitoring_topic}
     return schema.model_copy(
         update={

@@ -7,14 +7,17 @@ segment: 160 characters).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .ack import sms_with_link
 from .routing import Channel
 from .rows import cut_chars, format_datetime
 
 SMS_MAX_CHARS = 160
+# Appwrite's limit for a push notification's action (where tapping it leads).
+PUSH_ACTION_MAX_CHARS = 256
 PUSH_TITLE_MAX_CHARS = 256
 PUSH_BODY_MAX_CHARS = 4000
 EMAIL_SUBJECT_MAX_CHARS = 998
@@ -50,6 +53,29 @@ class OutgoingMessage:
     body: str
     data: dict[str, str]
     occurrence_keys: tuple[str, ...]
+    # Push only: the acknowledge link, opened when the notification is tapped.
+    action: str = ""
+
+
+# The acknowledge link of a notice ("" for none): see `oncall_messages.Signer`.
+Linker = Callable[["Notice"], str]
+
+
+def no_links(_: Notice) -> str:
+    return ""
+
+
+def ack_line(link: str) -> str:
+    return f"Acknowledge: {link}" if link else ""
+
+
+def push_action(link: str) -> str:
+    return link if len(link) <= PUSH_ACTION_MAX_CHARS else ""
+
+
+def sms_line(text: str, link: str = "") -> str:
+    """One SMS line of at most 160 characters, ending with the link when there is room for it."""
+    return sms_with_link(text, link, SMS_MAX_CHARS)
 
 
 def message_id(channel: Channel, topic: str, keys: Sequence[str]) -> str:
@@ -64,7 +90,7 @@ def headline(notice: Notice) -> str:
     return f"[{label}] {notice.alertname or 'unnamed alert'}{where} ({notice.severity})"
 
 
-def _push_body(notice: Notice) -> str:
+def _push_body(notice: Notice, link: str) -> str:
     lines = [notice.summary]
     if notice.description and notice.description != notice.summary:
         lines.append(notice.description)
@@ -75,17 +101,19 @@ def _push_body(notice: Notice) -> str:
     if notice.link:
         lines.append(notice.link)
     body = "\n".join(line for line in lines if line) or f"Severity {notice.severity}, no summary given."
+    if link:  # kept whole: the body is cut before it
+        return cut_chars(body, PUSH_BODY_MAX_CHARS - len(ack_line(link)) - 1) + "\n" + ack_line(link)
     return cut_chars(body, PUSH_BODY_MAX_CHARS)
 
 
-def _sms(notice: Notice) -> str:
+def _sms(notice: Notice, link: str) -> str:
     text = headline(notice)
     if notice.summary:
         text += f": {notice.summary}"
-    return cut_chars(" ".join(text.split()), SMS_MAX_CHARS)
+    return sms_line(text, link)
 
 
-def _email_body(notice: Notice) -> str:
+def _email_body(notice: Notice, link: str) -> str:
     lines = [
         headline(notice),
         "",
@@ -99,23 +127,29 @@ def _email_body(notice: Notice) -> str:
     lines += ["", notice.summary, "", notice.description, ""]
     if notice.link:
         lines += [f"Link: {notice.link}", ""]
+    if link:
+        lines += [ack_line(link), ""]
     lines.append("Labels:")
     lines += [f"  {name}={value}" for name, value in sorted(notice.labels.items())]
     lines.append(f"\nFingerprint: {notice.fingerprint}")
     return cut_chars("\n".join(lines), EMAIL_BODY_MAX_CHARS)
 
 
-def single(notice: Notice, channel: Channel, topic: str) -> OutgoingMessage:
+def single(notice: Notice, channel: Channel, topic: str, link: str = "") -> OutgoingMessage:
+    """One announcement; `link` (the acknowledge link, if any) goes in the push action, the email body and
+    the end of the SMS."""
     title = headline(notice)
+    action = ""
     if channel == "sms":
-        title, body = "", _sms(notice)
+        title, body = "", _sms(notice, link)
     elif channel == "email":
-        title, body = cut_chars(title, EMAIL_SUBJECT_MAX_CHARS), _email_body(notice)
+        title, body = cut_chars(title, EMAIL_SUBJECT_MAX_CHARS), _email_body(notice, link)
     else:
-        title, body = cut_chars(title, PUSH_TITLE_MAX_CHARS), _push_body(notice)
+        title, body = cut_chars(title, PUSH_TITLE_MAX_CHARS), _push_body(notice, link)
+        action = push_action(link)
     data = {"fingerprint": notice.fingerprint, "status": notice.status, "severity": notice.severity}
     keys = (notice.occurrence_key,)
-    return OutgoingMessage(message_id(channel, topic, keys), channel, topic, title, body, data, keys)
+    return OutgoingMessage(message_id(channel, topic, keys), channel, topic, title, body, data, keys, action)
 
 
 def _counts(notices: Sequence[Notice]) -> str:
@@ -127,12 +161,19 @@ def _counts(notices: Sequence[Notice]) -> str:
     return ", ".join(parts)
 
 
-def digest(notices: Sequence[Notice], channel: Channel, topic: str) -> OutgoingMessage:
-    """One message standing for many announcements to the same topic and channel."""
+def digest(notices: Sequence[Notice], channel: Channel, topic: str,
+           links: Mapping[str, str] | None = None) -> OutgoingMessage:
+    """One message standing for many announcements to the same topic and channel. Push and email list each
+    listed alert's acknowledge link (`links`, by occurrence key) under it; the SMS has no room for them."""
     counts = _counts(notices)
     title = f"[ALERTS] {counts} ({topic})"
-    listed = [headline(notice) for notice in notices[:DIGEST_LISTED]]
-    rest = len(notices) - len(listed)
+    listed: list[str] = []
+    for notice in notices[:DIGEST_LISTED]:
+        listed.append(headline(notice))
+        link = (links or {}).get(notice.occurrence_key, "")
+        if link:
+            listed.append(f"  {ack_line(link)}")
+    rest = len(notices) - min(len(notices), DIGEST_LISTED)
     if channel == "sms":
         short = ", ".join(
             f"{n.alertname}@{n.instance}" if n.instance else n.alertname for n in notices[:5]

@@ -7,12 +7,14 @@ reported together in one `ConfigurationError`, and no message ever contains a se
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urlparse
 
 from pydantic import ValidationError
 
 from .errors import ConfigurationError
+from .oncall import Policy
 from .routing import Route, default_routes, parse_routes
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -23,6 +25,9 @@ DEFAULT_METRICS_SEVERITIES = ("emergency", "critical", "warning", "info")
 _MAX_METRICS_SEVERITIES = 20
 _SEVERITY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+# An HMAC key shorter than this is too easy to guess offline from one genuine link.
+ACK_KEY_MIN_CHARS = 32
+_DEFAULT_POLICY = Policy()
 
 
 @dataclass(frozen=True)
@@ -42,13 +47,20 @@ class Settings:
     # Empty: `GET /metrics` answers 404.
     metrics_tokens: tuple[str, ...] = ()
     metrics_severities: tuple[str, ...] = DEFAULT_METRICS_SEVERITIES
+    sms_table_id: str = "sms_log"
+    # Empty: no acknowledge links, and `GET /ack` answers 404.
+    ack_signing_key: str = field(default="", repr=False)
+    # Where acknowledge links point; empty: the scheme and host of the request being handled.
+    public_url: str = ""
+    policy: Policy = _DEFAULT_POLICY
 
     def __repr__(self) -> str:  # never print tokens or keys by accident
         return (
             f"Settings(endpoint={self.endpoint!r}, project_id={self.project_id!r}, "
             f"database_id={self.database_id!r}, table_id={self.table_id!r}, "
             f"events_table_id={self.events_table_id!r}, tokens={len(self.webhook_tokens)}, "
-            f"metrics_tokens={len(self.metrics_tokens)}, routes={[r.name for r in self.routes]})"
+            f"metrics_tokens={len(self.metrics_tokens)}, routes={[r.name for r in self.routes]}, "
+            f"ack_links={bool(self.ack_signing_key)}, policy={self.policy})"
         )
 
 
@@ -70,6 +82,45 @@ def _number(env: Mapping[str, str], name: str, default: float, problems: list[st
         problems.append(f"{name} must be between {minimum:g} and {maximum:g}, got {raw!r}")
         return default
     return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, problems: list[str], minimum: int,
+             maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not minimum <= int(raw) <= maximum:
+        problems.append(f"{name} must be a whole number from {minimum} to {maximum}, got {raw!r}")
+        return default
+    return int(raw)
+
+
+def _public_url(env: Mapping[str, str], problems: list[str]) -> str:
+    raw = env.get("PUBLIC_URL", "").strip()
+    if not raw:
+        return ""
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+        problems.append(f"PUBLIC_URL must be the http(s) address of the function's domain, without query or "
+                        f"fragment (e.g. https://alerts.example.com), got {raw!r}")
+        return ""
+    return raw.rstrip("/")
+
+
+def _policy(env: Mapping[str, str], problems: list[str]) -> Policy:
+    default = _DEFAULT_POLICY
+    after = _number(env, "ESCALATE_AFTER", default.escalate_after.total_seconds() / 60, problems, 1, 1440)
+    window = _number(env, "FLAP_WINDOW", default.flap_window.total_seconds() / 60, problems, 1, 1440)
+    flap_count = _integer(env, "FLAP_COUNT", default.flap_count, problems, 0, 100)
+    if flap_count == 1:
+        problems.append("FLAP_COUNT must be 0 (off) or at least 2: one change is not flapping")
+    return Policy(
+        escalate_after=timedelta(minutes=after),
+        escalate_max=_integer(env, "ESCALATE_MAX", default.escalate_max, problems, 0, 10),
+        flap_count=flap_count,
+        flap_window=timedelta(minutes=window),
+        sms_budget_per_hour=_integer(env, "SMS_BUDGET_PER_HOUR", default.sms_budget_per_hour, problems, 0, 1000),
+    )
 
 
 def _tokens(env: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -108,6 +159,14 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         problems.append("METRICS_TOKEN must differ from WEBHOOK_TOKEN: whoever scrapes the metrics must not be "
                         "able to post alerts")
 
+    # Whoever holds this key can acknowledge any alert: a key of its own, long enough not to be guessed.
+    ack_key = env.get("ACK_SIGNING_KEY", "").strip()
+    if ack_key and len(ack_key) < ACK_KEY_MIN_CHARS:
+        problems.append(f"ACK_SIGNING_KEY must be at least {ACK_KEY_MIN_CHARS} characters long (e.g. "
+                        "`openssl rand -base64 32`)")
+    elif ack_key and ack_key in (*tokens, *metrics_tokens):
+        problems.append("ACK_SIGNING_KEY must differ from WEBHOOK_TOKEN and METRICS_TOKEN")
+
     endpoint = env.get("APPWRITE_FUNCTION_API_ENDPOINT", "").strip() or env.get("APPWRITE_ENDPOINT", "").strip()
     parsed = urlparse(endpoint)
     if not endpoint:
@@ -125,6 +184,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ("ALERTS_DATABASE_ID", "monitoring"),
         ("ALERTS_TABLE_ID", "alerts"),
         ("EVENTS_TABLE_ID", "alert_events"),
+        ("SMS_LOG_TABLE_ID", "sms_log"),
         ("CRITICAL_TOPIC_ID", "critical-alerts"),
         ("MONITORING_TOPIC_ID", "monitoring-alerts"),
     ):
@@ -134,9 +194,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                             f"with a symbol, got {value!r}")
         ids[name] = value
 
-    if ids["ALERTS_TABLE_ID"] == ids["EVENTS_TABLE_ID"]:
-        problems.append(f"ALERTS_TABLE_ID and EVENTS_TABLE_ID both name table {ids['ALERTS_TABLE_ID']!r}; "
-                        "give the two tables different IDs")
+    tables = ("ALERTS_TABLE_ID", "EVENTS_TABLE_ID", "SMS_LOG_TABLE_ID")
+    for index, name in enumerate(tables):
+        for other in tables[index + 1:]:
+            if ids[name] == ids[other]:
+                problems.append(f"{name} and {other} both name table {ids[name]!r}; give the two tables different IDs")
 
     routes = default_routes(ids["CRITICAL_TOPIC_ID"], ids["MONITORING_TOPIC_ID"])
     raw_routes = env.get("ALERT_ROUTES", "").strip()
@@ -153,6 +215,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     max_body = _number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, problems, 1024, 20 * 1024 * 1024)
     budget = _number(env, "TIME_BUDGET_SECONDS", DEFAULT_TIME_BUDGET_SECONDS, problems, 1, 900)
     severities = _severities(env, problems)
+    public_url = _public_url(env, problems)
+    policy = _policy(env, problems)
 
     if problems:
         raise ConfigurationError(problems)
@@ -171,4 +235,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         time_budget_seconds=budget,
         metrics_tokens=metrics_tokens,
         metrics_severities=severities,
+        sms_table_id=ids["SMS_LOG_TABLE_ID"],
+        ack_signing_key=ack_key,
+        public_url=public_url,
+        policy=policy,
     )

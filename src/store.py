@@ -65,7 +65,8 @@ _QUERY_MAX_CHARS = 4096
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="appwrite")
 _ATTEMPTS = 3
 # Rounds of "create, find which already exist, create the rest" before racing writers count as an outage.
-_EVENT_ROUNDS = 3
+# History rows read per call (per 100 alerts) by the on-call rules: the newest first.
+HISTORY_LIMIT = 1000
 _TRANSIENT_CODES = frozenset({0, 408, 429, 500, 502, 503, 504})
 _BOOTSTRAP_HINT = "run `python scripts/bootstrap_schema.py` against this project"
 _SCOPES_HINT = "the function needs the scopes rows.read, rows.write and messages.write (see appwrite.json)"
@@ -129,7 +130,8 @@ def id_batches(ids: Sequence[str]) -> list[list[str]]:
 
 class AppwriteStore:
     def __init__(self, *, endpoint: str, project_id: str, api_key: str, database_id: str, table_id: str,
-                 deadline: float, events_table_id: str = "alert_events", counter: CallCounter | None = None,
+                 deadline: float, events_table_id: str = "alert_events", sms_table_id: str = "sms_log",
+                 counter: CallCounter | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         client = Client().set_endpoint(endpoint).set_project(project_id).set_key(api_key)
         self._tables = TablesDB(client)
@@ -137,6 +139,7 @@ class AppwriteStore:
         self._database_id = database_id
         self._table_id = table_id
         self._events_table_id = events_table_id
+        self._sms_table_id = sms_table_id
         self._deadline = deadline
         self._sleep = sleep
         self.counter = counter or CallCounter()
@@ -215,7 +218,8 @@ class AppwriteStore:
                 return self._messaging.create_email(message.message_id, message.title, message.body,
                                                     topics=[message.topic])
             return self._messaging.create_push(message.message_id, title=message.title, body=message.body,
-                                               topics=[message.topic], data=message.data)
+                                               topics=[message.topic], data=message.data,
+                                               action=message.action or None)
 
         try:
             self._call(f"send_{message.channel}", f"create a {message.channel} message", create)
@@ -234,37 +238,42 @@ class AppwriteStore:
 
     # -- the alert history -------------------------------------------------------------------------
 
-    def _existing_events(self, ids: Sequence[str]) -> set[str]:
+    def _existing_events(self, ids: Sequence[str], table_id: str = "") -> set[str]:
         found: set[str] = set()
         for batch in id_batches(ids):
             result = self._call("event_lookup", "look up alert events", partial(
-                self._tables.list_rows, self._database_id, self._events_table_id,
+                self._tables.list_rows, self._database_id, table_id or self._events_table_id,
                 queries=[Query.equal("$id", batch), Query.select(["$id"]), Query.limit(len(batch))], total=False,
             ))
             found.update(row.id for row in result.rows)
         return found
 
-    def _create_once(self, batch: list[dict[str, Any]]) -> None:
-        """Create the rows of one batch that do not exist yet.
+    def _create_once(self, batch: list[dict[str, Any]], table_id: str = "") -> None:
+        """Create the rows of one batch that do not exist yet (in the history table unless `table_id` says).
 
         A bulk create is all-or-nothing: one existing ID (a retried delivery, a racing copy) refuses the whole
         batch with 409 row_already_exists. Then one lookup says which IDs exist, and only the rest is created.
         """
+        table_id = table_id or self._events_table_id
         pending = batch
-        for _ in range(_EVENT_ROUNDS):
+        # Each round either creates the batch or learns that some of it exists; racing copies can keep
+        # claiming IDs, so go on while the batch shrinks (the deadline bounds it), not a fixed number of times.
+        while True:
+            before = len(pending)
             try:
                 self._call("event_write", "record alert events", partial(
-                    self._tables.create_rows, self._database_id, self._events_table_id, rows=pending,
+                    self._tables.create_rows, self._database_id, table_id, rows=pending,
                 ))
                 return
             except PermanentAppwriteError as error:
                 if error.type != "row_already_exists":
                     raise
-            existing = self._existing_events([row["$id"] for row in pending])
+            existing = self._existing_events([row["$id"] for row in pending], table_id)
             pending = [row for row in pending if row["$id"] not in existing]
             if not pending:
                 return
-        raise TransientAppwriteError("alert events kept colliding with a concurrent writer; retry the delivery")
+            if len(pending) == before:
+                raise TransientAppwriteError("alert events kept colliding with a concurrent writer; retry the delivery")
 
     def recorded_events(self, event_ids: Sequence[str]) -> set[str]:
         """Which of these history rows exist already, in overlapping lookups of 100."""
@@ -299,6 +308,83 @@ class AppwriteStore:
                 break
             cursor = [Query.cursor_after(page.rows[-1].id)]
         return found
+
+    # -- the on-call rules (issue 10) ----------------------------------------------------------------
+
+    def create_event(self, row: Mapping[str, Any]) -> bool:
+        """Create one history row; False when its ID exists already (another execution recorded it first)."""
+        try:
+            self._call("event_write", "record an alert event", partial(
+                self._tables.create_row, self._database_id, self._events_table_id, str(row["$id"]),
+                {key: value for key, value in row.items() if key != "$id"},
+            ))
+        except PermanentAppwriteError as error:
+            if error.type == "row_already_exists":
+                return False
+            raise
+        return True
+
+    def _rows(self, kind: str, table_id: str, queries: list[str], action: str) -> list[dict[str, Any]]:
+        result = self._call(kind, action, partial(
+            self._tables.list_rows, self._database_id, table_id, queries=queries, total=False))
+        return [{"$id": row.id, **row.data} for row in result.rows]
+
+    def fetch_history(self, fingerprints: Sequence[str], since: datetime,
+                      limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+        """The history rows of these alerts since `since`: one call per 100 alerts, overlapping, at most
+        `limit` rows each (the newest)."""
+        def read(batch: list[str]) -> Callable[[], list[dict[str, Any]]]:
+            return partial(self._rows, "history", self._events_table_id, [
+                Query.equal("fingerprint", batch), Query.greater_than_equal("at", format_datetime(since)),
+                Query.order_desc("at"), Query.limit(limit)], "read the alert history")
+
+        unique = list(dict.fromkeys(fingerprints))
+        return [row for rows in self._all(read(batch) for batch in id_batches(unique)) for row in rows]
+
+    def find_events(self, *, kinds: Sequence[str], since: datetime, severities: Sequence[str] = (),
+                    limit: int) -> list[dict[str, Any]]:
+        """The newest history rows of these kinds (and severities) since `since`: one call."""
+        queries = [Query.equal("kind", list(kinds)), Query.greater_than_equal("at", format_datetime(since))]
+        if severities:
+            queries.append(Query.equal("severity", list(severities)))
+        return self._rows("history", self._events_table_id, [*queries, Query.order_desc("at"), Query.limit(limit)],
+                          "read the alert history")
+
+    def sms_sent_since(self, limits: Mapping[str, int], since: datetime) -> dict[str, list[str]]:
+        """Per topic, the IDs of at most `limits[topic]` SMS recorded as sent since `since`: one call per topic,
+        overlapping."""
+        def read(topic: str, limit: int) -> Callable[[], list[dict[str, Any]]]:
+            return partial(self._rows, "sms_count", self._sms_table_id, [
+                Query.equal("topic", topic), Query.equal("state", ["sent", "summary"]),
+                Query.greater_than_equal("at", format_datetime(since)), Query.select(["$id"]),
+                Query.limit(limit)], "count the SMS sent in the last hour")
+
+        topics = sorted(limits)
+        answers = self._all(read(topic, limits[topic]) for topic in topics)
+        return {topic: [str(row["$id"]) for row in rows] for topic, rows in zip(topics, answers, strict=True)}
+
+    def held_sms(self, limit: int) -> list[dict[str, Any]]:
+        """The oldest SMS held back by the budget and not yet summarised: one call."""
+        return self._rows("sms_held", self._sms_table_id, [
+            Query.equal("state", "held"), Query.order_asc("at"), Query.limit(limit)], "read the held SMS")
+
+    def summarised_topics(self, since: datetime) -> set[str]:
+        """Topics that got a summary SMS since `since`: one call."""
+        rows = self._rows("sms_held", self._sms_table_id, [
+            Query.equal("state", "summary"), Query.greater_than_equal("at", format_datetime(since)),
+            Query.select(["topic"]), Query.limit(1000)], "read the SMS summaries")
+        return {str(row.get("topic")) for row in rows}
+
+    def record_sms(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Record SMS sent or held, each once (the first record of a message ID stands)."""
+        batches = [[dict(row) for row in rows[i:i + BATCH_SIZE]] for i in range(0, len(rows), BATCH_SIZE)]
+        self._all(partial(self._create_once, batch, self._sms_table_id) for batch in batches)
+
+    def update_sms(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Create or update SMS log rows by ID (a summary, and the held SMS it covered)."""
+        batches = [[dict(row) for row in rows[i:i + BATCH_SIZE]] for i in range(0, len(rows), BATCH_SIZE)]
+        self._all(partial(self._call, "sms_write", "update the SMS log", partial(
+            self._tables.upsert_rows, self._database_id, self._sms_table_id, rows=batch)) for batch in batches)
 
     # -- metrics -----------------------------------------------------------------------------------
 

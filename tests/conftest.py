@@ -16,8 +16,10 @@ from tests.harness import PROJECT_ID, TOKEN, Appwrite
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Variables the function reads; stripped so a developer's shell cannot change what tests see.
 _FUNCTION_VARIABLES = ("WEBHOOK_TOKEN", "ALERT_ROUTES", "APPWRITE_API_KEY", "ALERTS_DATABASE_ID", "ALERTS_TABLE_ID",
-                       "EVENTS_TABLE_ID", "CRITICAL_TOPIC_ID", "MONITORING_TOPIC_ID", "TIME_BUDGET_SECONDS",
-                       "MAX_BODY_BYTES", "METRICS_TOKEN", "METRICS_SEVERITIES")
+                       "EVENTS_TABLE_ID", "SMS_LOG_TABLE_ID", "CRITICAL_TOPIC_ID", "MONITORING_TOPIC_ID",
+                       "TIME_BUDGET_SECONDS", "MAX_BODY_BYTES", "METRICS_TOKEN", "METRICS_SEVERITIES",
+                       "ACK_SIGNING_KEY", "PUBLIC_URL", "ESCALATE_AFTER", "ESCALATE_MAX", "FLAP_COUNT", "FLAP_WINDOW",
+                       "SMS_BUDGET_PER_HOUR")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -66,6 +66,35 @@ class InMemoryStore:
     def measure(self, counts: Sequence[Count]) -> tuple[list[int], datetime | None]:
         raise NotImplementedError("the pure path benchmark delivers; it does not scrape")
 
+    def recorded_events(self, event_ids: list[str]) -> set[str]:
+        return set()
+
+    # The on-call rules' reads find nothing (no history, no SMS sent): the work of deciding is still done.
+    def create_event(self, row: dict[str, Any]) -> bool:
+        return True
+
+    def fetch_history(self, fingerprints: Sequence[str], since: datetime) -> list[dict[str, Any]]:
+        return []
+
+    def find_events(self, *, kinds: Sequence[str], since: datetime, severities: Sequence[str] = (),
+                    limit: int) -> list[dict[str, Any]]:
+        return []
+
+    def sms_sent_since(self, limits: Mapping[str, int], since: datetime) -> dict[str, list[str]]:
+        return {topic: [] for topic in limits}
+
+    def held_sms(self, limit: int) -> list[dict[str, Any]]:
+        return []
+
+    def summarised_topics(self, since: datetime) -> set[str]:
+        return set()
+
+    def record_sms(self, rows: list[dict[str, Any]]) -> None:
+        return None
+
+    def update_sms(self, rows: list[dict[str, Any]]) -> None:
+        return None
+
 
 @dataclass(frozen=True)
 class PathCost:

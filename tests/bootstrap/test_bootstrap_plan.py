@@ -85,6 +85,7 @@ def step_for(observed: Observed, shown_id: str) -> tuple[State, str]:
 def test_fresh_project_plans_every_resource_missing_in_dependency_order() -> None:
     steps = list(plan(SCHEMA, Observed(database=False)).steps())
     events = SCHEMA.table("alert_events")
+    sms = SCHEMA.table("sms_log")
     assert [(s.kind.value, s.id) for s in steps] == [
         ("database", "monitoring"),
         ("table", "alerts"),
@@ -93,6 +94,9 @@ def test_fresh_project_plans_every_resource_missing_in_dependency_order() -> Non
         ("table", "alert_events"),
         *[("column", f"alert_events.{c.key}") for c in events.columns],
         *[("index", f"alert_events.{i.key}") for i in events.indexes],
+        ("table", "sms_log"),
+        *[("column", f"sms_log.{c.key}") for c in sms.columns],
+        *[("index", f"sms_log.{i.key}") for i in sms.indexes],
         *[("topic", t.id) for t in SCHEMA.topics],
     ]
     assert {s.state for s in steps} == {State.MISSING}

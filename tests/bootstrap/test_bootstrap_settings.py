@@ -56,9 +56,11 @@ def test_every_missing_setting_is_named_with_its_flag_and_variable() -> None:
         ({"ALERTS_DATABASE_ID": "x" * 37}, "ALERTS_DATABASE_ID="),
         ({"CRITICAL_TOPIC_ID": "same", "MONITORING_TOPIC_ID": "same"}, "give the two topics different IDs"),
         ({"EVENTS_TABLE_ID": "alerts"}, "give the two tables different IDs"),
+        ({"SMS_LOG_TABLE_ID": "alert_events"}, "EVENTS_TABLE_ID and SMS_LOG_TABLE_ID both name table"),
         ({"EVENTS_TABLE_ID": "_history"}, "EVENTS_TABLE_ID='_history' is not a valid Appwrite ID"),
     ],
-    ids=["endpoint", "project", "table-id", "database-id-too-long", "same-topics", "same-tables", "events-id"],
+    ids=["endpoint", "project", "table-id", "database-id-too-long", "same-topics", "same-tables", "same-sms-table",
+         "events-id"],
 )
 def test_invalid_setting_is_a_config_error_naming_it(env: dict[str, str], words: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -72,12 +74,13 @@ def test_renamed_ids_apply_to_database_table_and_topics() -> None:
         "ALERTS_DATABASE_ID": "ops",
         "ALERTS_TABLE_ID": "events",
         "EVENTS_TABLE_ID": "history",
+        "SMS_LOG_TABLE_ID": "texts",
         "CRITICAL_TOPIC_ID": "pager",
         "MONITORING_TOPIC_ID": "feed",
     }
     renamed = rename_resources(SCHEMA, load_settings(SCHEMA, env).ids)
     assert renamed.database.id == "ops"
-    assert [t.id for t in renamed.tables] == ["events", "history"]
+    assert [t.id for t in renamed.tables] == ["events", "history", "texts"]
     assert [t.id for t in renamed.topics] == ["pager", "feed"]
     assert renamed.tables[0].columns == SCHEMA.tables[0].columns
 

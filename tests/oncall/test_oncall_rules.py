@@ -47,7 +47,8 @@ def minutes(n: float) -> timedelta:
 
 
 def event(kind: str, at: datetime, *, id: str = "", starts: datetime = T0, severity: str = "critical",
-          episode: str = "", level: int = 0, status: str = "firing") -> Event:
+          episode: str = "", level: int = 0, status: str = "") -> Event:
+    status = status or ("resolved" if kind == RESOLVED else "firing")
     return Event(id or f"{kind}@{at.isoformat()}", FP, kind, status, starts, at, severity, episode, level)
 
 
@@ -116,40 +117,51 @@ class TestFlapping:
     def test_the_fourth_change_within_the_window_starts_flapping(self) -> None:
         """Three changes are announced; the fourth within 30 minutes becomes one "flapping" message."""
         history = changes_at(0, 5, 10)
-        verdicts = judge_changes([Change("c3", FP)], {FP: history}, POLICY, T0 + minutes(15))
+        verdicts = judge_changes([Change("c3", FP, "resolved")], {FP: history}, POLICY, T0 + minutes(15))
         assert verdicts == [FlapVerdict.START]
-        assert judge_changes([Change("c3", FP)], {FP: history[1:]}, POLICY, T0 + minutes(15)) == [FlapVerdict.NORMAL]
+        assert judge_changes([Change("c3", FP, "resolved")], {FP: history[1:]}, POLICY,
+                             T0 + minutes(15)) == [FlapVerdict.NORMAL]
+
+    def test_a_newer_occurrence_firing_while_firing_is_no_flip(self) -> None:
+        """Fired, resolved, fired, then a newer occurrence fires: announced, but only three flips."""
+        history = changes_at(0, 5, 10)
+        assert judge_changes([Change("c3", FP, "firing")], {FP: history}, POLICY,
+                             T0 + minutes(15)) == [FlapVerdict.NORMAL]
 
     def test_changes_while_flapping_are_not_announced(self) -> None:
         """After the "flapping" message, further changes say nothing until the alert is stable."""
         history = [*changes_at(0, 5, 10, 15), event(FLAPPING, T0 + minutes(15), episode="c3")]
-        assert judge_changes([Change("c4", FP)], {FP: history}, POLICY, T0 + minutes(40)) == [FlapVerdict.SUPPRESS]
+        assert judge_changes([Change("c4", FP, "firing")], {FP: history}, POLICY,
+                             T0 + minutes(40)) == [FlapVerdict.SUPPRESS]
 
     def test_a_full_quiet_window_ends_the_episode(self) -> None:
         """30 minutes without a change: the episode is over and the next change is announced normally."""
         history = [*changes_at(0, 5, 10, 15), event(FLAPPING, T0 + minutes(15), episode="c3")]
         assert open_flap(history, POLICY.flap_window, T0 + minutes(45)) is None
-        assert judge_changes([Change("c4", FP)], {FP: history}, POLICY, T0 + minutes(46)) == [FlapVerdict.NORMAL]
+        assert judge_changes([Change("c4", FP, "firing")], {FP: history}, POLICY,
+                             T0 + minutes(46)) == [FlapVerdict.NORMAL]
 
     def test_a_retry_decides_as_its_first_attempt(self) -> None:
         """Rows the same delivery recorded before (the change, its flapping row) are left out of the count."""
-        history = [*changes_at(0, 5, 10), event(FIRED, T0 + minutes(15), id="c3"),
+        history = [*changes_at(0, 5, 10), event(RESOLVED, T0 + minutes(15), id="c3"),
                    event(FLAPPING, T0 + minutes(15), episode="c3")]
-        assert judge_changes([Change("c3", FP)], {FP: history}, POLICY, T0 + minutes(16)) == [FlapVerdict.START]
+        assert judge_changes([Change("c3", FP, "resolved")], {FP: history}, POLICY,
+                             T0 + minutes(16)) == [FlapVerdict.START]
 
     def test_one_alert_twice_in_a_payload_counts_both_changes(self) -> None:
         """Firing then resolved in one delivery: the first starts flapping, the second is inside it."""
         history = changes_at(0, 5)
-        verdicts = judge_changes([Change("x1", FP), Change("x2", FP)], {FP: history}, POLICY, T0 + minutes(6))
+        firing, resolved = Change("x1", FP, "firing"), Change("x2", FP, "resolved")
+        verdicts = judge_changes([firing, resolved], {FP: history}, POLICY, T0 + minutes(6))
         assert verdicts == [FlapVerdict.NORMAL, FlapVerdict.START]
-        verdicts = judge_changes([Change("x1", FP), Change("x2", FP), Change("x3", FP)], {FP: history},
+        verdicts = judge_changes([firing, resolved, Change("x3", FP, "firing")], {FP: history},
                                  POLICY, T0 + minutes(6))
         assert verdicts == [FlapVerdict.NORMAL, FlapVerdict.START, FlapVerdict.SUPPRESS]
 
     def test_flap_count_zero_turns_it_off(self) -> None:
         """FLAP_COUNT=0: every change is announced."""
         policy = Policy(flap_count=0)
-        assert judge_changes([Change("c9", FP)], {FP: changes_at(0, 1, 2, 3, 4)}, policy,
+        assert judge_changes([Change("c9", FP, "resolved")], {FP: changes_at(0, 1, 2, 3, 4)}, policy,
                              T0 + minutes(5)) == [FlapVerdict.NORMAL]
 
     def test_stable_is_due_once_a_full_window_passed_and_not_before(self) -> None:

@@ -3,6 +3,10 @@ table per 100 alerts whatever N is, one bulk create of history rows (alert_event
 messages only for changes of state, and more than five announcements to one topic and channel in a delivery
 sent as a single digest. Counts come from the emulator (`control.calls()`) or, where the table matters, from
 a relay that sees the concrete paths; no timing involved.
+
+The on-call rules (issue 10) add calls only to deliveries with changes of state: one history read per 100
+alerts that changed and had a row before (flapping), and, when SMS go out, one count of the topic's SMS of the
+last hour and one record of them in `sms_log` (the SMS budget). Plain re-deliveries add nothing.
 """
 
 from __future__ import annotations
@@ -29,10 +33,13 @@ SIZES = [1, 100, 101, 1000]
 
 
 def expected(*, lookups: int, writes: int, history: int = 0, history_checks: int = 0, push: int = 0,
-             sms: int = 0) -> dict[str, int]:
+             sms: int = 0, oncall_reads: int = 0, sms_records: int = 0) -> dict[str, int]:
     """Calls by route; lookups of alerts and `history_checks` (which digested changes are recorded already:
-    a lookup in alert_events, only for deliveries that send a digest) share the list-rows route."""
-    counts = {LOOKUP: lookups + history_checks, WRITE: writes, HISTORY: history, PUSH: push, SMS: sms}
+    a lookup in alert_events, only for deliveries that send a digest) share the list-rows route, as do
+    `oncall_reads` (history reads for flapping, counts of recent SMS); `sms_records` are `create_rows` calls of
+    `sms_log`, sharing the route of history creates."""
+    counts = {LOOKUP: lookups + history_checks + oncall_reads, WRITE: writes, HISTORY: history + sms_records,
+              PUSH: push, SMS: sms}
     return {route: n for route, n in counts.items() if n}
 
 
@@ -78,14 +85,16 @@ def test_redelivery_sends_no_message_and_batches_the_same(
 @pytest.mark.parametrize("size", SIZES)
 def test_resolve_makes_one_lookup_write_and_history_create_per_100_alerts_and_one_push(
         host: FunctionHost, appwrite: Appwrite, size: int) -> None:
-    """N firing warnings resolved: batched lookups, writes and history creates, one push (a digest above five)."""
+    """N firing warnings resolved: batched lookups, writes and history creates, one push (a digest above five),
+    and one read of the changed alerts' history per 100 (flapping)."""
     alerts = warnings(size)
     send(host, alerts)
     resolved = [p.resolved(alert) for alert in alerts]
     batches = math.ceil(size / 100)
     checks = batches if size > 5 else 0
     assert calls_of(host, appwrite, resolved) == (
-        expected(lookups=batches, writes=batches, history=batches, history_checks=checks, push=1), 1)
+        expected(lookups=batches, writes=batches, history=batches, history_checks=checks, push=1,
+                 oncall_reads=batches), 1)
 
 
 @pytest.mark.parametrize(("size", "pushes"), [(5, 5), (6, 1)])
@@ -99,9 +108,11 @@ def test_five_announcements_go_out_singly_and_six_become_one_digest(
 
 def test_one_critical_alert_costs_one_lookup_one_write_one_history_create_and_three_messages(
         host: FunctionHost, appwrite: Appwrite) -> None:
-    """A critical alert: push and SMS on the critical topic and push on the monitoring topic, nothing more."""
+    """A critical alert: push and SMS on the critical topic and push on the monitoring topic; the SMS costs one
+    count of the topic's recent SMS and one record of it."""
     alert = p.alert(severity="critical", starts_at=workload.T0)
-    assert calls_of(host, appwrite, [alert]) == (expected(lookups=1, writes=1, history=1, push=2, sms=1), 3)
+    assert calls_of(host, appwrite, [alert]) == (
+        expected(lookups=1, writes=1, history=1, push=2, sms=1, oncall_reads=1, sms_records=1), 3)
 
 
 def test_a_mixed_group_sends_one_digest_per_topic_and_channel(host: FunctionHost, appwrite: Appwrite) -> None:
@@ -109,7 +120,7 @@ def test_a_mixed_group_sends_one_digest_per_topic_and_channel(host: FunctionHost
     alerts = workload.firing_alerts(100)
     assert workload.expected_messages(workload.Phase.FIRST, 100) == {"push": 2, "sms": 1}
     assert calls_of(host, appwrite, alerts) == (
-        expected(lookups=1, writes=1, history=1, history_checks=1, push=2, sms=1), 3)
+        expected(lookups=1, writes=1, history=1, history_checks=1, push=2, sms=1, oncall_reads=1, sms_records=1), 3)
 
 
 def test_a_payload_repeating_a_fingerprint_looks_it_up_and_writes_it_once(
@@ -171,3 +182,26 @@ def test_the_benchmark_names_each_route_of_the_function_by_its_sdk_method(
         route: str, kind: str, category: Category) -> None:
     """The benchmark reads the emulator's route counts of the function as SDK methods and what they touch."""
     assert classify(route, OURS_ROLES) == CallKind(kind, category)
+
+
+def test_a_resolve_reads_the_history_of_the_changed_alerts_once_per_100(
+        relayed_host: FunctionHost, relay: CountingRelay, appwrite: Appwrite) -> None:
+    """101 warnings resolved (one digest): two reads of alert_events for flapping, besides the two checks of
+    which digested changes are recorded already."""
+    alerts = warnings(101)
+    send(relayed_host, alerts)
+    calls, _ = relayed(relayed_host, relay, [p.resolved(alert) for alert in alerts])
+    assert calls == {"list_rows alerts": 2, "list_rows alert_events": 2 + 2, "upsert_rows alerts": 2,
+                     "create_rows alert_events": 2, "create_push": 1}
+
+
+def test_an_sms_costs_one_count_and_one_record_of_the_sms_log(
+        relayed_host: FunctionHost, relay: CountingRelay, appwrite: Appwrite) -> None:
+    """A new critical alert: the SMS budget reads sms_log once and records the SMS once; a re-delivery adds
+    nothing."""
+    alert = p.alert(severity="critical", starts_at=workload.T0)
+    calls, _ = relayed(relayed_host, relay, [alert])
+    assert calls == {"list_rows alerts": 1, "list_rows sms_log": 1, "upsert_rows alerts": 1,
+                     "create_rows alert_events": 1, "create_rows sms_log": 1, "create_push": 2, "create_sms": 1}
+    calls, _ = relayed(relayed_host, relay, [alert])
+    assert calls == {"list_rows alerts": 1, "upsert_rows alerts": 1}

@@ -101,8 +101,8 @@ def control(host: FunctionHost, project: Appwrite, _control_cache: dict[str, Out
 
 @pytest.fixture(autouse=True)
 def _socket_default_timeout() -> Iterator[None]:
-    """`AppwriteStore` sets the process's default socket timeout; put it back after each test that ran the
-    function in-process, so later tests in this process are unaffected."""
+    """Put back the process's default socket timeout after each test, in case the function changed it while
+    running in-process (its store once set it for every delivery), so later tests are unaffected."""
     before = socket.getdefaulttimeout()
     yield
     socket.setdefaulttimeout(before)

@@ -128,13 +128,13 @@ def test_answer_slower_than_the_budget_gives_503_within_the_budget(
     expected = control(small)
     tag = new_tag()
     [body] = small(tag)
-    budget, delay = 0.3, 0.6
+    budget, delay = 0.3, 0.9
     arm(project, step, count=1, mode="delay", delay_seconds=delay)
     started = time.monotonic()
     reply = InProcess(env(emulator, APPWRITE_API_KEY=emulator.api_key), budget=budget).post(json.dumps(body).encode())
     took = time.monotonic() - started
     assert reply.status == 503, reply.body
-    assert budget <= took < budget + 0.2
+    assert budget <= took < budget + 0.4
     # Alertmanager retries later; by then Appwrite has carried out the slow call.
     time.sleep(max(0.0, started + delay + 0.1 - time.monotonic()))
     retry(host.url, project, body)
@@ -145,7 +145,7 @@ def test_delivery_outliving_the_budget_answers_503_before_the_runtime_timeout(
     slow_host: FunctionHost, project: Appwrite, control: Control
 ) -> None:
     """Through the runtime, with TIME_BUDGET_SECONDS=1 and a runtime timeout of 5 s: Appwrite stalling for 4 s
-    gets a 503 within the budget plus a margin, and the retry is exact."""
+    gets a 503 within the budget plus a margin (1 s, for a loaded machine), and the retry is exact."""
     expected = control(small)
     tag = new_tag()
     [body] = small(tag)
@@ -154,8 +154,7 @@ def test_delivery_outliving_the_budget_answers_503_before_the_runtime_timeout(
     reply = deliver(slow_host.url, body)
     took = time.monotonic() - started
     assert reply.status_code == 503, reply.text
-    assert SHORT_BUDGET_SECONDS <= took < SHORT_BUDGET_SECONDS + 0.5
-    # The stalled lookup holds one of the worker's four pool threads; the retry has the other three.
+    assert SHORT_BUDGET_SECONDS <= took < SHORT_BUDGET_SECONDS + 1.0
     retry(slow_host.url, project, body)
     assert Outcome.of(project, tag, fingerprints([body])) == expected
 
@@ -184,7 +183,7 @@ def half_written(host: FunctionHost, project: Appwrite, body: dict[str, Any]) ->
 def test_bulk_write_failing_half_way_is_completed_by_the_retry(
     host: FunctionHost, project: Appwrite, control: Control
 ) -> None:
-    """A 2-batch write whose second batch fails: 503, and the retry leaves exactly the control's rows."""
+    """A 2-batch write one of whose batches fails: 503, and the retry leaves exactly the control's rows."""
     expected = control(big)
     tag = new_tag()
     [body] = big(tag)
@@ -196,7 +195,7 @@ def test_bulk_write_failing_half_way_is_completed_by_the_retry(
 def test_bulk_write_failing_half_way_announces_each_alert_once(
     host: FunctionHost, project: Appwrite, control: Control
 ) -> None:
-    """A 2-batch write whose second batch fails: after the retry, each alert was announced exactly once."""
+    """A 2-batch write one of whose batches fails: after the retry, each alert was announced exactly once."""
     expected = control(big)
     tag = new_tag()
     [body] = big(tag)

@@ -96,3 +96,29 @@ def test_problem_messages_do_not_echo_values() -> None:
     with pytest.raises(PayloadError) as caught:
         parse_payload(encode(payload(version="secret-looking-value")))
     assert "secret-looking-value" not in json.dumps(caught.value.problems)
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    ["go\\u0026token\\u003cwith\\u003ehtml-0123456789", "go&token<with>html\\u002d0123456789"],
+    ids=["go-html-escapes", "any-escape"],
+)
+def test_secrets_are_blanked_however_json_spells_them(spelled: str) -> None:
+    """A configured token inside a label, escaped or not, is replaced before anything is stored or sent."""
+    from src.payload import without_secrets
+
+    token = "go&token<with>html-0123456789"
+    body = json.dumps(payload(alerts=[alert(labels={"alertname": "X", "leak": "PLACEHOLDER"})]))
+    parsed = parse_payload(body.replace("PLACEHOLDER", spelled).encode())
+    assert parsed.alerts[0].labels["leak"] == token
+    cleaned = without_secrets(parsed, [token])
+    assert cleaned.alerts[0].labels["leak"] == "[redacted]"
+    assert token not in cleaned.model_dump_json()
+
+
+def test_payload_without_secrets_is_returned_unchanged() -> None:
+    """No secret in the payload: the very same object comes back (no extra work)."""
+    from src.payload import without_secrets
+
+    parsed = parse_payload(json.dumps(payload()).encode())
+    assert without_secrets(parsed, ["absent-token-0123456789"]) is parsed

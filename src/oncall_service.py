@@ -278,7 +278,9 @@ def _current(row: Mapping[str, Any] | None, starts_at: datetime) -> bool:
 
 def run_schedule(store: OncallStore, *, routes: Sequence[Route], policy: Policy, signer: Signer,
                  shaper: RowShaper, now: datetime) -> ScheduleSummary:
-    """Escalations due, "stable again" messages due, then one summary per topic of the SMS held back."""
+    """One summary per topic of the SMS held back until now, then the escalations and "stable again" messages
+    due (their SMS past the budget wait for the next run's summary)."""
+    summaries_sent, summary_report = _summarise_held(store, policy, now)
     pages = (store.find_events(kinds=(FIRED, REFIRED), severities=tuple(sorted(CRITICAL_SEVERITIES)),
                                since=now - policy.escalation_horizon, limit=ESCALATION_CANDIDATES)
              if policy.escalate_max > 0 else [])
@@ -345,7 +347,6 @@ def run_schedule(store: OncallStore, *, routes: Sequence[Route], policy: Policy,
     if policy.sms_budget_per_hour > 0 and (gated.held or any(m.channel == "sms" for m in gated.send)):
         store.record_sms(sms_rows(gated.send, gated.held, now))
 
-    summaries_sent, summary_report = _summarise_held(store, policy, now)
     return ScheduleSummary(
         escalations=len(escalations), stables=len(stables), summaries=summaries_sent, held=len(gated.held),
         messages_sent=len(report.sent) + len(summary_report.sent),

@@ -12,8 +12,9 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -28,6 +29,7 @@ from appwrite.services.messaging import Messaging
 from appwrite.services.tables_db import TablesDB
 
 from .errors import AppwriteError, PermanentAppwriteError, TransientAppwriteError
+from .events import RECORDED_KINDS
 from .metrics import Count, Filter
 from .render import OutgoingMessage
 from .rows import format_datetime, parse_datetime
@@ -37,26 +39,34 @@ T = TypeVar("T")
 
 class _KeepAliveRequests:
     """Stands in for the `requests` module inside the SDK, which opens a new connection (TCP, and TLS on
-    https) for every call. Same `request()` signature, but each thread reuses one session, so calls ride
-    on kept-alive connections, also across executions of a warm function."""
+    https) for every call and passes no timeout ("wait forever"). Same `request()` signature, but each
+    thread reuses one session, so calls ride on kept-alive connections, also across executions of a warm
+    function; and a call made by a store gets what is left of that store's delivery budget as timeout.
+    Other SDK users in the same process (scripts, tests) keep the SDK's behaviour but for the kept-alive
+    connection."""
 
     def __init__(self) -> None:
         self._local = threading.local()
-        # The SDK passes no timeout, which requests takes as "wait forever": every call gets what is left
-        # of the current delivery's budget (executions in one worker run one at a time).
-        self.deadline = time.monotonic() + 10.0
+
+    @contextmanager
+    def deadline(self, deadline: float) -> Iterator[None]:
+        self._local.deadline = deadline
+        try:
+            yield
+        finally:
+            self._local.deadline = None
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
-        kwargs.setdefault("timeout", max(0.05, self.deadline - time.monotonic()))
+        deadline: float | None = getattr(self._local, "deadline", None)
+        if deadline is not None:
+            kwargs.setdefault("timeout", max(0.05, deadline - time.monotonic()))
         return session.request(method, url, **kwargs)
 
 
 _HTTP = _KeepAliveRequests()
-
-
 appwrite_client_module.requests = _HTTP
 
 # Appwrite's limits: 100 rows per bulk write, 4,096 characters per query string.
@@ -146,8 +156,6 @@ class AppwriteStore:
         # Set once the delivery has given up (an error or the deadline): calls still queued or between
         # retries then stop instead of acting after the answer was sent.
         self._abandoned = threading.Event()
-        # No single call may outlive the delivery's time budget.
-        _HTTP.deadline = deadline
 
     def _remaining(self) -> float:
         return self._deadline - time.monotonic()
@@ -158,7 +166,8 @@ class AppwriteStore:
                 raise TransientAppwriteError(f"gave up before trying to {action}: the delivery already failed")
             self.counter.add(kind)
             try:
-                return call()
+                with _HTTP.deadline(self._deadline):
+                    return call()
             except AppwriteException as exc:
                 error = convert(exc, action)
                 if not isinstance(error, TransientAppwriteError) or attempt == _ATTEMPTS:
@@ -399,7 +408,9 @@ class AppwriteStore:
     def _newest_event_at(self) -> datetime | None:
         result = self._call("newest", "read the newest alert event", lambda: self._tables.list_rows(
             self._database_id, self._events_table_id,
-            queries=[Query.order_desc("at"), Query.select(["at"]), Query.limit(1)], total=False,
+            # Changes of state only: acknowledgements, escalations and flapping rows are no change.
+            queries=[Query.equal("kind", [kind.value for kind in RECORDED_KINDS]), Query.order_desc("at"),
+                     Query.select(["at"]), Query.limit(1)], total=False,
         ))
         return parse_datetime(result.rows[0].data.get("at")) if result.rows else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -82,8 +83,6 @@ def test_an_expired_forgery_is_reported_as_forged() -> None:
 
 def test_the_episode_tag_cannot_be_swapped() -> None:
     """The tag naming the firing episode is covered by the signature: replacing it breaks the link."""
-    import base64
-
     values = params(make_link("https://x", KEY, FP, STARTS, ISSUED, EPISODE))
     raw = base64.urlsafe_b64decode(values["sig"] + "=")
     values["sig"] = base64.urlsafe_b64encode(episode_tag("another episode") + raw[4:]).decode().rstrip("=")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from src.ack import AckLink, expiry_for
+from src.ack import AckLink, episode_tag, expiry_for
 from src.oncall import (
     ACKNOWLEDGED,
     ESCALATED,
@@ -28,6 +28,7 @@ from src.oncall import (
     due_stables,
     due_summaries,
     escalation_due,
+    first_firing_episode,
     histories,
     judge_ack,
     judge_changes,
@@ -57,56 +58,60 @@ def stored(status: str = "firing", starts: datetime = T0, told: str | None = Non
     return StoredAlert.from_row(row)
 
 
-def link(issued: datetime, starts: datetime = T0) -> AckLink:
-    return AckLink(FP, starts, expiry_for(issued))
+def link(episode: str, starts: datetime = T0) -> AckLink:
+    return AckLink(FP, starts, expiry_for(T0), episode_tag(episode))
 
 
 class TestAcknowledge:
     def test_a_current_firing_episode_is_acknowledged(self) -> None:
-        """A link issued during the current firing acknowledges that episode (named by its event)."""
-        fired = event(FIRED, T0, id="e1")
-        judged = judge_ack(link(T0), stored(), [fired])
+        """A link made for the current firing acknowledges that episode (named by its event)."""
+        judged = judge_ack(link("e1"), stored(), [event(FIRED, T0, id="e1")])
         assert (judged.verdict, judged.episode, judged.changes) == (AckVerdict.ACKNOWLEDGED, "e1", True)
 
     def test_a_second_click_finds_the_first_acknowledgement(self) -> None:
         """Acknowledging again changes nothing and reports when and from where it was first done."""
         history = [event(FIRED, T0, id="e1"),
                    Event("a1", FP, ACKNOWLEDGED, "firing", T0, T0 + minutes(3), episode="e1", client_ip="203.0.113.9")]
-        judged = judge_ack(link(T0 + minutes(1)), stored(), history)
+        judged = judge_ack(link("e1"), stored(), history)
         assert (judged.verdict, judged.at, judged.client_ip) == (AckVerdict.ALREADY, T0 + minutes(3), "203.0.113.9")
         assert not judged.changes
 
     def test_a_resolved_occurrence_is_not_acknowledged(self) -> None:
         """Once the occurrence resolved, its link says so and changes nothing."""
-        judged = judge_ack(link(T0), stored("resolved"), [event(FIRED, T0), event(RESOLVED, T0 + minutes(5))])
+        judged = judge_ack(link("e1"), stored("resolved"), [event(FIRED, T0, id="e1"),
+                                                            event(RESOLVED, T0 + minutes(5))])
         assert judged.verdict is AckVerdict.RESOLVED and not judged.changes
 
     def test_a_resolve_recorded_before_its_row_counts(self) -> None:
         """The history is written before the row: a recorded resolve already ends the episode."""
-        judged = judge_ack(link(T0), stored(), [event(FIRED, T0), event(RESOLVED, T0 + minutes(5))])
+        judged = judge_ack(link("e1"), stored(), [event(FIRED, T0, id="e1"), event(RESOLVED, T0 + minutes(5))])
         assert judged.verdict is AckVerdict.RESOLVED
 
     def test_an_old_link_does_not_acknowledge_a_refire(self) -> None:
-        """Fired, resolved, fired again (same startsAt): a link from the first firing acknowledges nothing."""
+        """Fired, resolved, fired again (same startsAt): the first firing's link acknowledges nothing and says
+        when it resolved; the re-fire's own link acknowledges the re-fire."""
         history = [event(FIRED, T0, id="e1"), event(RESOLVED, T0 + minutes(10)),
                    event(REFIRED, T0 + minutes(20), id="e2")]
-        assert judge_ack(link(T0), stored(), history).verdict is AckVerdict.REFIRED
-        current = judge_ack(link(T0 + minutes(20)), stored(), history)
+        old = judge_ack(link("e1"), stored(), history)
+        assert (old.verdict, old.at, old.changes) == (AckVerdict.REFIRED, T0 + minutes(10), False)
+        current = judge_ack(link("e2"), stored(), history)
         assert (current.verdict, current.episode) == (AckVerdict.ACKNOWLEDGED, "e2")
 
     def test_a_newer_occurrence_supersedes_the_link(self) -> None:
         """The alert fired again with a newer startsAt: the old occurrence is over, nothing changes."""
-        judged = judge_ack(link(T0), stored(starts=T0 + minutes(30)), [])
+        judged = judge_ack(link("e1"), stored(starts=T0 + minutes(30)), [])
         assert judged.verdict is AckVerdict.SUPERSEDED
 
     def test_an_alert_without_a_row_is_unknown(self) -> None:
         """No row for the fingerprint: nothing to acknowledge."""
-        assert judge_ack(link(T0), None, []).verdict is AckVerdict.UNKNOWN
+        assert judge_ack(link("e1"), None, []).verdict is AckVerdict.UNKNOWN
 
     def test_an_alert_paged_before_the_history_began_is_acknowledged_by_its_first_firing(self) -> None:
-        """Without a recorded page the episode is named after the occurrence's first firing."""
-        judged = judge_ack(link(T0), stored(), [])
-        assert judged.verdict is AckVerdict.ACKNOWLEDGED and judged.episode.startswith(f"{FP}|")
+        """Without a recorded page the episode is the occurrence's first firing; another tag matches nothing."""
+        first = first_firing_episode(FP, T0)
+        judged = judge_ack(link(first), stored(), [])
+        assert (judged.verdict, judged.episode) == (AckVerdict.ACKNOWLEDGED, first)
+        assert judge_ack(link("e9"), stored(), []).verdict is AckVerdict.UNKNOWN
 
 
 def changes_at(*offsets: float, kinds: tuple[str, ...] = (FIRED, RESOLVED)) -> list[Event]:

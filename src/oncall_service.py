@@ -243,7 +243,7 @@ def acknowledge(link: AckLink, store: OncallStore, *, shaper: RowShaper, client_
     created = store.create_event(oncall_event(
         shaper, kind=ACKNOWLEDGED, row_key=f"{judged.episode}|acknowledged", fingerprint=link.fingerprint,
         alert=row, status="firing", starts_at=link.starts_at, at=now, episode=judged.episode,
-        reason="acknowledged through a signed link", client_ip=client_ip))
+        reason=f"acknowledged through a signed link from {client_ip or 'an unknown address'}", client_ip=client_ip))
     if not created:  # a second click raced the first one
         return AckJudgement(AckVerdict.ALREADY, judged.episode), row
     return AckJudgement(AckVerdict.ACKNOWLEDGED, judged.episode, now, client_ip), row

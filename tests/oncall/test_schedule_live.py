@@ -39,6 +39,12 @@ class TestTrigger:
                                          "messagesAlreadySent": 0}
         assert len(appwrite.messages()) == before
 
+    def test_an_idle_run_makes_three_reads(self, oncall_host: FunctionHost, appwrite: Appwrite) -> None:
+        """With nothing paged, flapping or held: one read each for pages, flapping rows and held SMS."""
+        appwrite.control.reset_calls()
+        schedule(oncall_host)
+        assert appwrite.control.calls() == {"GET /tablesdb/{databaseId}/tables/{tableId}/rows": 3}
+
     def test_a_webhook_with_the_token_is_still_a_delivery(self, oncall_host: FunctionHost, appwrite: Appwrite) -> None:
         """The schedule header changes nothing for a POST with a body: it is a delivery like any other."""
         body = p.payload([p.alert(starts_at=T0)])

@@ -90,9 +90,8 @@ def _metrics(request: Request, settings: Settings, *, make_store: StoreFactory, 
     if not is_authorized(request.headers, settings.metrics_tokens):
         return Reply(401, {"error": "missing or invalid bearer token"}, {"www-authenticate": "Bearer"})
     started = time.monotonic()
-    key = request.headers.get("x-appwrite-key", "") or settings.fallback_api_key
+    key = _api_key(request, settings, error)
     if not key:
-        error("no Appwrite API key: Appwrite passes one in x-appwrite-key; elsewhere set APPWRITE_API_KEY")
         return Reply(500, {"error": "the function has no Appwrite API key; see its error log"})
     store = make_store(settings, key, started + settings.time_budget_seconds)
     try:

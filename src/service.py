@@ -42,7 +42,7 @@ class AlertStore(OncallStore, Protocol):
     def fetch_alerts(self, fingerprints: list[str]) -> dict[str, dict[str, Any]]: ...
     def write_alerts(self, rows: list[dict[str, Any]]) -> None: ...
     def send_messages(self, messages: list[OutgoingMessage]) -> SendReport: ...
-    def write_events(self, rows: list[dict[str, Any]]) -> None: ...
+    def write_events(self, rows: list[dict[str, Any]], sms: list[dict[str, Any]] = ...) -> None: ...
     def recorded_events(self, event_ids: list[str]) -> set[str]: ...
 
 
@@ -136,10 +136,10 @@ def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tupl
     report = store.send_messages(messages) if messages else SendReport((), ())
     events = [*event_rows(payload, replace(plan, messages=tuple(messages)), report.sent, shaper=events_shaper,
                           now=now, held=held, notes=notes), *markers]
-    if events:
-        store.write_events(events)
-    if policy.sms_budget_per_hour > 0 and (held or any(m.channel == "sms" for m in messages)):
-        store.record_sms(sms_rows(messages, held, now))
+    logged = (sms_rows(messages, held, now)
+              if policy.sms_budget_per_hour > 0 and (held or any(m.channel == "sms" for m in messages)) else [])
+    if events or logged:
+        store.write_events(events, logged)
     if plan.rows:
         store.write_alerts(list(plan.rows))
     return summarise(payload, plan, report, len(events) - len(markers), sms_held=len(held), silenced=silenced)

@@ -291,10 +291,13 @@ class AppwriteStore:
             found |= existing
         return found
 
-    def write_events(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Create history rows by `$id`, each at most once, in batches of 100 that overlap."""
-        batches = [[dict(row) for row in rows[i:i + BATCH_SIZE]] for i in range(0, len(rows), BATCH_SIZE)]
-        self._all(partial(self._create_once, batch) for batch in batches)
+    def write_events(self, rows: Sequence[Mapping[str, Any]], sms: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Create history rows (and SMS log rows) by `$id`, each at most once, in batches of 100 that overlap."""
+        def batches(of: Sequence[Mapping[str, Any]]) -> list[list[dict[str, Any]]]:
+            return [[dict(row) for row in of[i:i + BATCH_SIZE]] for i in range(0, len(of), BATCH_SIZE)]
+
+        self._all([*(partial(self._create_once, batch) for batch in batches(rows)),
+                   *(partial(self._create_once, batch, self._sms_table_id) for batch in batches(sms))])
 
     def list_events(self, *, fingerprint: str | None = None, alertname: str | None = None,
                     since: datetime | None = None, limit: int = 1000) -> list[dict[str, Any]]:

@@ -175,7 +175,7 @@ def named(line: str) -> str:
     """`list_rows alerts`, `create_rows alert_events`, `create_push`: the relay sees which table a call touched."""
     name = classify(line, OURS_ROLES).name
     parts = [part for part in line.split(" ", 1)[-1].split("?")[0].split("/") if part]
-    if "rows" in parts and parts.index("rows") > 0:
+    if "rows" in parts and parts.index("rows") > 0 and not name.endswith(" " + parts[parts.index("rows") - 1]):
         name += " " + parts[parts.index("rows") - 1]
     return name
 
@@ -268,7 +268,7 @@ class Bench:
         wall = time.perf_counter() - started
         cpu_after = procstat.cpu_seconds(pid)
         peak = procstat.peak_rss_bytes(pid)
-        calls = CallCounts.from_routes(control.calls(), implementation.roles)
+        calls = CallCounts.from_routes(control.calls_by_table(), implementation.roles)
         if reply.status_code != 200:
             raise DeliveryError(f"{implementation} N={size} {phase}: HTTP {reply.status_code}: {reply.text[:500]}")
         try:

@@ -79,6 +79,11 @@ class EmulatorControl:
         calls: dict[str, int] = self._call("GET", "/calls")["calls"]
         return calls
 
+    def calls_by_table(self) -> dict[str, int]:
+        """The same counts, with `{tableId}` replaced by the table each request named."""
+        calls: dict[str, int] = self._call("GET", "/calls")["byTable"]
+        return calls
+
     def reset_calls(self) -> None:
         self._call("DELETE", "/calls")
 

@@ -83,7 +83,7 @@ def _clear_faults(services: Services, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _calls(services: Services, body: dict[str, Any]) -> dict[str, Any]:
-    return {"calls": services.hooks.calls()}
+    return {"calls": services.hooks.calls(), "byTable": services.hooks.calls_by_table()}
 
 
 def _reset_calls(services: Services, body: dict[str, Any]) -> dict[str, Any]:

@@ -47,6 +47,7 @@ class Hooks:
         self.latency_seconds = 0.0
         self._faults: list[Fault] = []
         self._calls: Counter[str] = Counter()
+        self._table_calls: Counter[str] = Counter()
         self._schema_failures: dict[tuple[str, str], SchemaFailure] = {}
         self._providers: set[str] = set()
 
@@ -55,6 +56,7 @@ class Hooks:
             self.latency_seconds = 0.0
             self._faults.clear()
             self._calls.clear()
+            self._table_calls.clear()
             self._schema_failures.clear()
             self._providers.clear()
 
@@ -81,17 +83,24 @@ class Hooks:
 
     # -- call counts ----------------------------------------------------------------------------
 
-    def count_call(self, route: str) -> None:
+    def count_call(self, route: str, by_table: str | None = None) -> None:
+        """Count one request under its route template and, for table routes, under the concrete table."""
         with self._lock:
             self._calls[route] += 1
+            self._table_calls[by_table or route] += 1
 
     def calls(self) -> dict[str, int]:
         with self._lock:
             return dict(self._calls)
 
+    def calls_by_table(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._table_calls)
+
     def reset_calls(self) -> None:
         with self._lock:
             self._calls.clear()
+            self._table_calls.clear()
 
     # -- schema failures ------------------------------------------------------------------------
 

@@ -99,7 +99,9 @@ async def v1_middleware(
     if not request.path.startswith("/v1"):
         return await handler(request)
     hooks = request.app[SERVICES_KEY].hooks
-    hooks.count_call(_route_name(request))
+    route = _route_name(request)
+    table = request.match_info.get("tableId")
+    hooks.count_call(route, route.replace("{tableId}", table) if table else None)
     if hooks.latency_seconds > 0:
         await asyncio.sleep(hooks.latency_seconds)
     fault = hooks.take_fault(request.method, request.path[3:])

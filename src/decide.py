@@ -81,8 +81,10 @@ def decide(stored: StoredAlert | None, alert: Delivered) -> Decision:
         if told == "resolved":
             return Decision(Kind.REFIRED, "same startsAt after resolved", "firing",
                             _key(alert, "firing", stored.ends_at))
+        # Nobody heard of this occurrence yet: this is its first firing announcement, under the same key as
+        # a first firing from no row (a racing copy that read no row announces the same message).
         return Decision(Kind.FIRED, "firing after a resolve nobody was told about", "firing",
-                        _key(alert, "firing", stored.ends_at if stored.status == "resolved" else None))
+                        _key(alert, "firing", None))
 
     if told == "firing":
         return Decision(Kind.RESOLVED, "resolved after firing", "resolved",
@@ -91,3 +93,18 @@ def decide(stored: StoredAlert | None, alert: Delivered) -> Decision:
         return Decision(Kind.REPEAT, "already announced as resolved", "resolved")
     return Decision(Kind.REPEAT, "resolved, never seen firing", "")
 
+
+def first_firing_key(alert: Delivered) -> str:
+    """The occurrence key a first firing of this occurrence was announced under (see `decide`)."""
+    return _key(alert, "firing", None)
+
+
+def decide_repair(stored: StoredAlert | None, alert: Delivered) -> Decision:
+    """A resolve a racing delivery left unannounced: the occurrence was announced as firing (its history says
+    so) and this resolve was stored silently, or overwritten by the firing copy. Announce it, once."""
+    if stored is None or alert.starts_at != stored.starts_at or alert.status != "resolved":
+        return decide(stored, alert)
+    if stored.notified_status == "resolved" and stored.status == "resolved":
+        return Decision(Kind.REPEAT, "already announced as resolved", "resolved")
+    return Decision(Kind.RESOLVED, "resolved after firing (a racing delivery had left it unannounced)", "resolved",
+                    _key(alert, "resolved", alert.ends_at))

@@ -29,6 +29,7 @@ from .oncall import AckJudgement, AckVerdict
 from .oncall_messages import Signer
 from .oncall_service import acknowledge, run_schedule
 from .payload import PayloadError, parse_payload, without_secrets
+from .repair import repair_races
 from .rows import RowShaper, format_datetime, parse_datetime
 from .schema import load_schema
 from .service import AlertStore, MetricsStore, process_delivery, scrape_metrics
@@ -183,15 +184,18 @@ def _schedule(request: Request, settings: Settings, *, make_store: StoreFactory,
     store = make_store(settings, key, started + settings.time_budget_seconds)
     moment = now()
     try:
+        signer = _signer(request, settings, moment)
         summary = run_schedule(store, routes=settings.routes, policy=settings.policy,
-                               signer=_signer(request, settings, moment), shaper=_events_shaper(), now=moment)
+                               signer=signer, shaper=_events_shaper(), now=moment)
+        repaired = repair_races(store, routes=settings.routes, shaper=_shaper(), events_shaper=_events_shaper(),
+                                now=moment, policy=settings.policy, linker=signer)
     except TransientAppwriteError as exc:
         error(f"scheduled run not completed, the next one carries on: {exc}")
         return Reply(503, {"error": "Appwrite is unavailable; retry later"})
     except PermanentAppwriteError as exc:
         error(f"scheduled run failed: {exc}")
         return Reply(500, {"error": "Appwrite refused the scheduled run; see the function's error log"})
-    counts = summary.as_json()
+    counts = {**summary.as_json(), "resolvesRepaired": repaired}
     log("scheduled run " + " ".join(f"{name}={value}" for name, value in counts.items())
         + f" took_ms={(time.monotonic() - started) * 1000:.0f}")
     return Reply(200, {"status": "ok", "trigger": "schedule", **counts})

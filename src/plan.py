@@ -4,7 +4,7 @@ and what was decided for each alert. Pure: the caller reads rows before and carr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,7 @@ class AlertOutcome:
 
 
 Announcement = tuple[Notice, tuple[Target, ...]]
+Decider = Callable[[StoredAlert | None, Delivered], Decision]
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def group_messages(announcements: Sequence[Announcement], linker: Linker = no_li
 
 def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str, Any]], *,
                   routes: Sequence[Route], shaper: RowShaper, now: datetime,
-                  linker: Linker = no_links) -> DeliveryPlan:
+                  linker: Linker = no_links, decider: Decider = decide) -> DeliveryPlan:
     router = Router(routes)
     current: dict[str, StoredAlert | None] = {
         fp: StoredAlert.from_row(row) for fp, row in stored_rows.items()
@@ -115,7 +116,7 @@ def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str
     # A payload may carry one fingerprint twice: each state is decided against the one before it.
     for alert in payload.alerts:
         before = current.get(alert.fingerprint)
-        decision = decide(before, _delivered(alert))
+        decision = decider(before, _delivered(alert))
         targets = router.targets(alert.severity, alert.labels)
         changed = False
         if decision.writes:

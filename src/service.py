@@ -22,13 +22,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from .decide import Kind
+from .decide import Kind, decide
 from .events import event_id, event_rows
 from .metrics import Count, plan_metrics, render
 from .oncall import Policy
 from .oncall_service import OncallStore, gate_sms, judge_flapping, sms_rows
 from .payload import WebhookPayload
-from .plan import DeliveryPlan, group_messages, plan_delivery
+from .plan import Decider, DeliveryPlan, group_messages, plan_delivery
 from .render import Linker, OutgoingMessage, no_links
 from .routing import Route
 from .rows import RowShaper
@@ -109,10 +109,10 @@ def summarise(payload: WebhookPayload, plan: DeliveryPlan, report: SendReport, e
 
 def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tuple[Route, ...],
                      shaper: RowShaper, events_shaper: RowShaper, now: datetime, policy: Policy = NO_ONCALL,
-                     linker: Linker = no_links) -> DeliverySummary:
+                     linker: Linker = no_links, decider: Decider = decide) -> DeliverySummary:
     fingerprints = [alert.fingerprint for alert in payload.alerts]
     stored = store.fetch_alerts(fingerprints) if fingerprints else {}
-    plan = plan_delivery(payload, stored, routes=routes, shaper=shaper, now=now, linker=linker)
+    plan = plan_delivery(payload, stored, routes=routes, shaper=shaper, now=now, linker=linker, decider=decider)
     digested = plan.digested_keys()
     if digested:
         # A digest's message ID covers the whole set it lists. If an earlier attempt was cut short after its

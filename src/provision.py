@@ -350,34 +350,33 @@ def _plan_table(table: Table, actual: ActualTable | None) -> TablePlan:
     )
 
 
-def _plan_column(table_id: str, column: Column, actual: ActualColumn | None) -> Step:
-    shown = f"{table_id}.{column.key}"
-    if actual is None:
-        return Step(Kind.COLUMN, shown, column.key, State.MISSING, describe_column(column))
-    unusable = _status_problem(actual.status, actual.error)
+def _plan_member(kind: Kind, table_id: str, key: str, wanted: str, status: str | None, error: str,
+                 drift: Callable[[], list[str]]) -> Step:
+    """A column's or an index's step: `status` is None when Appwrite has none by that key."""
+    shown = f"{table_id}.{key}"
+    if status is None:
+        return Step(kind, shown, key, State.MISSING, wanted)
+    unusable = _status_problem(status, error)
     if unusable:
-        return Step(Kind.COLUMN, shown, column.key, State.FAILED, unusable)
-    differences = column_drift(column, actual)
+        return Step(kind, shown, key, State.FAILED, unusable)
+    differences = drift()
     if differences:
-        return Step(Kind.COLUMN, shown, column.key, State.DRIFT, "; ".join(differences))
-    if actual.status == "processing":
-        return Step(Kind.COLUMN, shown, column.key, State.PROCESSING, "Appwrite is still creating it")
-    return Step(Kind.COLUMN, shown, column.key, State.EXISTS)
+        return Step(kind, shown, key, State.DRIFT, "; ".join(differences))
+    if status == "processing":
+        return Step(kind, shown, key, State.PROCESSING, "Appwrite is still creating it")
+    return Step(kind, shown, key, State.EXISTS)
+
+
+def _plan_column(table_id: str, column: Column, actual: ActualColumn | None) -> Step:
+    return _plan_member(Kind.COLUMN, table_id, column.key, describe_column(column),
+                        actual.status if actual else None, actual.error if actual else "",
+                        lambda: column_drift(column, actual) if actual else [])
 
 
 def _plan_index(table_id: str, index: Index, actual: ActualIndex | None) -> Step:
-    shown = f"{table_id}.{index.key}"
-    if actual is None:
-        return Step(Kind.INDEX, shown, index.key, State.MISSING, describe_index(index))
-    unusable = _status_problem(actual.status, actual.error)
-    if unusable:
-        return Step(Kind.INDEX, shown, index.key, State.FAILED, unusable)
-    differences = index_drift(index, actual)
-    if differences:
-        return Step(Kind.INDEX, shown, index.key, State.DRIFT, "; ".join(differences))
-    if actual.status == "processing":
-        return Step(Kind.INDEX, shown, index.key, State.PROCESSING, "Appwrite is still creating it")
-    return Step(Kind.INDEX, shown, index.key, State.EXISTS)
+    return _plan_member(Kind.INDEX, table_id, index.key, describe_index(index),
+                        actual.status if actual else None, actual.error if actual else "",
+                        lambda: index_drift(index, actual) if actual else [])
 
 
 def _plan_topic(topic: Topic, actual: ActualTopic | None) -> Step:

@@ -6,6 +6,14 @@ so every row says where its announcement went. Pure: no I/O, no clock.
 Each row ID is derived from the change alone (the decision's occurrence key, or for the kinds that announce
 nothing, the delivered state), so a retried delivery, a second receiver or a racing copy derive the same ID
 and Appwrite refuses the second row. Plain re-deliveries (`repeat`) are not recorded.
+
+The row of a change that is announced doubles as its claim. It is created *before* the messages go out,
+`pending`, naming the messages it will go out in and, in the `claim` column, the delivery that made it
+(`claim_owner`: the same for Alertmanager's retries of that delivery and for an HA pair's identical copy).
+Whoever creates the row announces the change; a delivery that finds it made by another leaves the change out,
+so two overlapping groups racing each other cannot both put it in a digest. Once the messages went out the row
+is completed (`claim` emptied, each message `sent` or `already-sent`); a claim left pending by a delivery that
+died is completed by the scheduled run (`claims`).
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from .rows import RowShaper, format_datetime
 RECORDED_KINDS: tuple[Kind, ...] = tuple(kind for kind in Kind if kind is not Kind.REPEAT)
 SENT = "sent"
 ALREADY_SENT = "already-sent"
+# Claimed, about to go out: the row was written before its messages were sent.
+PENDING = "pending"
 # An SMS held back by the budget (SMS_BUDGET_PER_HOUR); the next scheduled run summarises it.
 HELD = "held"
 # How many messages of each channel an event led (was the first change carried by): a message counts once.
@@ -36,6 +46,34 @@ MESSAGE_COLUMNS: Mapping[Channel, str] = {channel: f"{channel}Messages" for chan
 def event_id(key: str) -> str:
     """36 characters of [0-9a-f], the same for every copy of the same change."""
     return hashlib.sha256(f"event\n{key}".encode("utf-8", "replace")).hexdigest()[:36]
+
+
+def claim_owner(payload: WebhookPayload) -> str:
+    """Which delivery claimed a change: the receiver, group and every alert's state, hashed. A retry of the same
+    notification and the identical copy from the other Alertmanager of an HA pair are the same owner."""
+    parts = [payload.receiver, payload.group_key]
+    for alert in payload.alerts:
+        ends = format_datetime(alert.ends_at) if alert.ends_at else "-"
+        parts.append(f"{alert.fingerprint}|{alert.status}|{format_datetime(alert.starts_at)}|{ends}")
+    return hashlib.sha256("\n".join(["claim", *parts]).encode("utf-8", "replace")).hexdigest()[:36]
+
+
+def listed_messages(row: Mapping[str, Any]) -> set[str]:
+    """The message IDs a history row names."""
+    try:
+        channels = json.loads(row.get("channels") or "[]")
+    except (TypeError, ValueError):
+        return set()
+    if not isinstance(channels, list):
+        return set()
+    return {str(c["messageId"]) for c in channels if isinstance(c, dict) and c.get("messageId")}
+
+
+def ours_to_send(row: Mapping[str, Any], owner: str, message_ids: set[str]) -> bool:
+    """Whether an existing history row is this delivery's own pending claim (an earlier attempt of it, or its HA
+    copy), naming only messages this attempt sends too: then this attempt may send them (Appwrite refuses the
+    copies). Any other row means the change is another delivery's to announce, or was announced already."""
+    return row.get("claim") == owner and listed_messages(row) <= message_ids
 
 
 def change_key(alert: Alert, decision: Decision) -> str:
@@ -56,10 +94,11 @@ def _reason(decision: Decision, carriers: Sequence[OutgoingMessage]) -> str:
 
 def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[OutgoingMessage], *,
                shaper: RowShaper, now: datetime, held: Sequence[OutgoingMessage] = (),
-               notes: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+               notes: Mapping[str, str] | None = None, claim: str | None = None) -> list[dict[str, Any]]:
     """The rows to create, in the order the changes were decided; `sent` are the messages Appwrite created
     now, every other message of the plan it already had; `held` are SMS the budget kept back (listed, not
-    counted). `notes` add to the reason of a change, by occurrence key (say, that flapping silenced it)."""
+    counted). `notes` add to the reason of a change, by occurrence key (say, that flapping silenced it).
+    With `claim` (an owner), the rows of announced changes are claims: their messages are still `pending`."""
     created_now = {message.message_id for message in sent}
     held_ids = {message.message_id for message in held}
     carriers: dict[str, list[OutgoingMessage]] = {}
@@ -83,9 +122,11 @@ def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[Outgo
         if row_id in rows:  # the same stale state twice in one payload is one change
             continue
         messages = carriers.get(key, []) if decision.occurrence_key else []
+        pending = claim is not None and decision.occurrence_key is not None
         channels = [
             {"topic": m.topic, "channel": m.channel, "messageId": m.message_id,
-             "result": HELD if m.message_id in held_ids else SENT if m.message_id in created_now else ALREADY_SENT}
+             "result": HELD if m.message_id in held_ids else PENDING if pending
+             else SENT if m.message_id in created_now else ALREADY_SENT}
             for m in messages
         ]
         note = (notes or {}).get(decision.occurrence_key or "", "")
@@ -109,5 +150,6 @@ def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[Outgo
             "at": format_datetime(now),
             "kind": decision.kind.value,
             **{column: counts.get(channel, 0) for channel, column in MESSAGE_COLUMNS.items()},
+            "claim": claim if pending else None,
         }
     return list(rows.values())

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from .ack import ACK_PATH, PAGE_HEADERS, LinkProblem, base_url, page, verify_link
 from .auth import is_authorized, redact
+from .claims import ClaimStore, finish_claims
 from .errors import AppwriteError, ConfigurationError, PermanentAppwriteError, TransientAppwriteError
 from .metrics import CONTENT_TYPE
 from .oncall import AckJudgement, AckVerdict
@@ -66,8 +67,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class Store(AlertStore, MetricsStore, Protocol):
-    """What the handler needs of Appwrite: deliveries and metrics."""
+class Store(AlertStore, MetricsStore, ClaimStore, Protocol):
+    """What the handler needs of Appwrite: deliveries, metrics and the scheduled run."""
 
 
 StoreFactory = Callable[[Settings, str, float], Store]
@@ -189,13 +190,14 @@ def _schedule(request: Request, settings: Settings, *, make_store: StoreFactory,
                                signer=signer, shaper=_events_shaper(), now=moment)
         repaired = repair_races(store, routes=settings.routes, shaper=_shaper(), events_shaper=_events_shaper(),
                                 now=moment, policy=settings.policy, linker=signer)
+        finished = finish_claims(store, now=moment, link=signer.link)
     except TransientAppwriteError as exc:
         error(f"scheduled run not completed, the next one carries on: {exc}")
         return Reply(503, {"error": "Appwrite is unavailable; retry later"})
     except PermanentAppwriteError as exc:
         error(f"scheduled run failed: {exc}")
         return Reply(500, {"error": "Appwrite refused the scheduled run; see the function's error log"})
-    counts = {**summary.as_json(), "resolvesRepaired": repaired}
+    counts = {**summary.as_json(), "resolvesRepaired": repaired, "claimsCompleted": finished}
     log("scheduled run " + " ".join(f"{name}={value}" for name, value in counts.items())
         + f" took_ms={(time.monotonic() - started) * 1000:.0f}")
     return Reply(200, {"status": "ok", "trigger": "schedule", **counts})

@@ -39,13 +39,8 @@ class DeliveryPlan:
     outcomes: tuple[AlertOutcome, ...]
     announcements: tuple[Announcement, ...] = ()
 
-    def digested_keys(self) -> list[str]:
-        """Occurrence keys that travel in a digest, whose ID depends on every change it carries."""
-        return list(dict.fromkeys(key for message in self.messages if len(message.occurrence_keys) > 1
-                                  for key in message.occurrence_keys))
-
     def without(self, announced: set[str], linker: Linker = no_links) -> DeliveryPlan:
-        """The same plan with these changes left unannounced (an earlier attempt already recorded them)."""
+        """The same plan with these changes left unannounced (another delivery claimed them, or announced them)."""
         if not announced:
             return self
         kept = tuple(a for a in self.announcements if a[0].occurrence_key not in announced)

@@ -1,14 +1,20 @@
-"""One webhook delivery carried out: read the rows it touches, plan, announce, record, then write; and the
+"""One webhook delivery carried out: read the rows it touches, plan, claim, announce, then write; and the
 metrics scrape.
 
-Messages go out before rows are written. If the write then fails, Alertmanager's retry finds the old
-rows, plans the same announcements with the same message IDs, and Appwrite refuses the duplicates;
-the other order could record an announcement that never went out.
+1. Read the alert rows and plan (`plan`): what changed, what to announce, in which messages.
+2. Claim: create the history rows (`events`), the announced ones as claims naming their messages, still
+   pending. A change whose row another delivery made first is left out: that delivery announces it. This is
+   what keeps two overlapping groups racing each other from listing one alert in two digests (a digest's
+   message ID depends on everything it lists, so Appwrite's duplicate-ID check alone cannot catch that).
+3. Send, and record the SMS in the SMS log alongside. Message IDs are derived from what they announce: a
+   retry sends the same IDs, Appwrite refuses the copies.
+4. Complete the claims (each message sent or already sent).
+5. Write the alert rows. Last: once an alert row holds the new state a retry decides `repeat` and would never
+   complete or record the change.
 
-The history rows (`events`) are written after the messages, so each says where its announcement went, and
-before the alert rows: once an alert row holds the new state, a retry decides `repeat` and would never
-record the change, so the change must be in the history first. Their IDs are derived from the change, so
-a retry that finds them written creates nothing twice.
+A retry of a delivery that failed after step 2 finds its own pending claims and sends what they name; one
+that failed in step 5 finds the changes announced and only writes the rows. A claim whose
+delivery died and was never retried is completed by the scheduled run (`claims`).
 
 Only when a delivery has changes of state, the on-call rules (`oncall_service`) may read more: the history
 of the alerts that changed (flapping) and the SMS sent in the last hour (the SMS budget). Critical firing
@@ -17,13 +23,14 @@ messages carry an acknowledge link when `linker` makes one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from .decide import Kind, decide
-from .events import event_id, event_rows
+from .events import claim_owner, event_id, event_rows, ours_to_send
 from .metrics import Count, plan_metrics, render
 from .oncall import Policy
 from .oncall_service import OncallStore, gate_sms, judge_flapping, sms_rows
@@ -41,9 +48,11 @@ NO_ONCALL = Policy(escalate_max=0, flap_count=0, sms_budget_per_hour=0)
 class AlertStore(OncallStore, Protocol):
     def fetch_alerts(self, fingerprints: list[str]) -> dict[str, dict[str, Any]]: ...
     def write_alerts(self, rows: list[dict[str, Any]]) -> None: ...
-    def send_messages(self, messages: list[OutgoingMessage]) -> SendReport: ...
+    def send_messages(self, messages: list[OutgoingMessage], sms_log: list[dict[str, Any]] = ...) -> SendReport: ...
     def write_events(self, rows: list[dict[str, Any]], sms: list[dict[str, Any]] = ...) -> None: ...
-    def recorded_events(self, event_ids: list[str]) -> set[str]: ...
+    def claim_events(self, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]: ...
+    def update_events(self, rows: list[dict[str, Any]]) -> None: ...
+    def finish_delivery(self, events: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> None: ...
 
 
 class MetricsStore(Protocol):
@@ -107,42 +116,83 @@ def summarise(payload: WebhookPayload, plan: DeliveryPlan, report: SendReport, e
     )
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """What a delivery sends once the on-call rules had their say, and what they add to the history."""
+
+    messages: tuple[OutgoingMessage, ...]
+    held: tuple[OutgoingMessage, ...] = ()
+    markers: tuple[dict[str, Any], ...] = ()
+    notes: Mapping[str, str] = field(default_factory=dict)
+    silenced: int = 0
+
+    def message_ids(self) -> set[str]:
+        return {message.message_id for message in (*self.messages, *self.held)}
+
+
+def _outgoing(plan: DeliveryPlan, store: AlertStore, *, known: AbstractSet[str], policy: Policy, linker: Linker,
+              events_shaper: RowShaper, now: datetime) -> Outgoing:
+    if not plan.announcements:
+        return Outgoing(plan.messages)
+    messages = list(plan.messages)
+    flaps = judge_flapping(plan.announcements, store, known=known, policy=policy, linker=linker,
+                           shaper=events_shaper, now=now)
+    if flaps.changed:
+        messages = [*group_messages(flaps.announced, linker), *flaps.flapping_messages]
+    gated = gate_sms(messages, store, policy, now)
+    if not flaps.changed:
+        return Outgoing(gated.send, gated.held)
+    return Outgoing(gated.send, gated.held, flaps.markers, flaps.notes, flaps.suppressed)
+
+
 def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tuple[Route, ...],
                      shaper: RowShaper, events_shaper: RowShaper, now: datetime, policy: Policy = NO_ONCALL,
                      linker: Linker = no_links, decider: Decider = decide) -> DeliverySummary:
     fingerprints = [alert.fingerprint for alert in payload.alerts]
     stored = store.fetch_alerts(fingerprints) if fingerprints else {}
     plan = plan_delivery(payload, stored, routes=routes, shaper=shaper, now=now, linker=linker, decider=decider)
-    digested = plan.digested_keys()
-    if digested:
-        # A digest's message ID covers the whole set it lists. If an earlier attempt was cut short after its
-        # history rows were written, part of this set was announced already: those changes are left out
-        # here, or they would go out again in a digest with a new ID.
-        recorded = store.recorded_events([event_id(key) for key in digested])
-        plan = plan.without({key for key in digested if event_id(key) in recorded}, linker)
-    messages: list[OutgoingMessage] = list(plan.messages)
-    held: tuple[OutgoingMessage, ...] = ()
-    markers: tuple[dict[str, Any], ...] = ()
-    notes: dict[str, str] = {}
-    silenced = 0
-    if plan.announcements:
-        flaps = judge_flapping(plan.announcements, store, known=stored.keys(), policy=policy, linker=linker,
-                               shaper=events_shaper, now=now)
-        if flaps.changed:
-            messages = [*group_messages(flaps.announced, linker), *flaps.flapping_messages]
-            markers, notes, silenced = flaps.markers, dict(flaps.notes), flaps.suppressed
-        gated = gate_sms(messages, store, policy, now)
-        messages, held = list(gated.send), gated.held
-    report = store.send_messages(messages) if messages else SendReport((), ())
-    events = [*event_rows(payload, replace(plan, messages=tuple(messages)), report.sent, shaper=events_shaper,
-                          now=now, held=held, notes=notes), *markers]
-    logged = (sms_rows(messages, held, now)
-              if policy.sms_budget_per_hour > 0 and (held or any(m.channel == "sms" for m in messages)) else [])
-    if events or logged:
-        store.write_events(events, logged)
-    if plan.rows:
-        store.write_alerts(list(plan.rows))
-    return summarise(payload, plan, report, len(events) - len(markers), sms_held=len(held), silenced=silenced)
+    owner = claim_owner(payload)
+
+    def outgoing_of(plan: DeliveryPlan) -> Outgoing:
+        return _outgoing(plan, store, known=stored.keys(), policy=policy, linker=linker,
+                         events_shaper=events_shaper, now=now)
+
+    def history(plan: DeliveryPlan, out: Outgoing, sent: Sequence[OutgoingMessage] | None = None,
+                ) -> list[dict[str, Any]]:
+        """The history rows: claims (messages pending) before sending, completed ones after."""
+        return event_rows(payload, replace(plan, messages=out.messages), sent or (), shaper=events_shaper, now=now,
+                          held=out.held, notes=out.notes, claim=owner if sent is None else None)
+
+    out = outgoing_of(plan)
+    claims = history(plan, out)
+    existing = store.claim_events([*claims, *out.markers]) if claims or out.markers else {}
+    # Changes whose row existed and is not this delivery's own pending claim: another delivery announces them
+    # (or an earlier attempt did), so they are left out here, and so is their row.
+    taken = {
+        notice.occurrence_key for notice, _ in plan.announcements
+        if event_id(notice.occurrence_key) in existing
+        and not ours_to_send(existing[event_id(notice.occurrence_key)], owner, out.message_ids())
+    }
+    taken_rows = {event_id(key) for key in taken}
+    if taken:
+        plan = plan.without(taken, linker)
+        out = outgoing_of(plan)
+        claims = [row for row in history(plan, out) if row["$id"] not in taken_rows]
+        # The claims kept still name the messages planned with the changes left out: name the ones sent now.
+        store.update_events([row for row in claims if row["claim"] is not None])
+        new_markers = [row for row in out.markers if row["$id"] not in existing]
+        if new_markers:
+            store.write_events(new_markers)
+    logged = (sms_rows(out.messages, out.held, now)
+              if policy.sms_budget_per_hour > 0 and (out.held or any(m.channel == "sms" for m in out.messages))
+              else [])
+    report = store.send_messages(list(out.messages), logged) if out.messages or logged else SendReport((), ())
+    claimed = {row["$id"] for row in claims if row["claim"] is not None}
+    completed = [row for row in history(plan, out, report.sent) if row["$id"] in claimed]
+    if completed or plan.rows:
+        store.finish_delivery(completed, list(plan.rows))
+    recorded = sum(1 for row in claims if row["$id"] not in taken_rows)
+    return summarise(payload, plan, report, recorded, sms_held=len(out.held), silenced=out.silenced)
 
 
 def scrape_metrics(store: MetricsStore, *, severities: Sequence[str], routes: Sequence[Route],

@@ -121,6 +121,11 @@ def convert(exc: AppwriteException, action: str) -> AppwriteError:
     return PermanentAppwriteError(f"Appwrite could not {action}: {kind} {exc.message}", code=code, type=kind)
 
 
+def _batches(rows: Sequence[Mapping[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows in bulk writes of at most 100."""
+    return [[dict(row) for row in rows[i:i + BATCH_SIZE]] for i in range(0, len(rows), BATCH_SIZE)]
+
+
 def id_batches(ids: Sequence[str]) -> list[list[str]]:
     """Batches of at most 100 IDs whose `equal("$id", ...)` query stays under Appwrite's 4,096 characters."""
     batches: list[list[str]] = []
@@ -210,13 +215,8 @@ class AppwriteStore:
 
     def write_alerts(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Create or update rows by `$id` (bulk upsert is idempotent, so a retried write is harmless)."""
-        def upsert(batch: list[dict[str, Any]]) -> Callable[[], Any]:
-            return lambda: self._call("write", "write alert rows", lambda: self._tables.upsert_rows(
-                self._database_id, self._table_id, rows=batch,
-            ))
-
-        batches = [[dict(row) for row in rows[i:i + BATCH_SIZE]] for i in range(0, len(rows), BATCH_SIZE)]
-        self._all(upsert(batch) for batch in batches)
+        self._all(partial(self._upsert, "write", "write alert rows", self._table_id, batch)
+                  for batch in _batches(rows))
 
     def _send_one(self, message: OutgoingMessage) -> bool:
         """True when created now, False when Appwrite already had this message ID (sent before)."""
@@ -238,8 +238,13 @@ class AppwriteStore:
             raise
         return True
 
-    def send_messages(self, messages: Sequence[OutgoingMessage]) -> SendReport:
-        created = self._all(partial(self._send_one, message) for message in messages)
+    def send_messages(self, messages: Sequence[OutgoingMessage], sms_log: Sequence[Mapping[str, Any]] = ()
+                      ) -> SendReport:
+        """Create the messages, overlapping, and record `sms_log` rows (the SMS budget's) alongside them, each
+        row once: a retry sending the same messages records them if this attempt did not."""
+        tasks: list[Callable[[], object]] = [partial(self._send_one, message) for message in messages]
+        tasks += [partial(self._create_once, batch, self._sms_table_id) for batch in _batches(sms_log)]
+        created = self._all(tasks)[:len(messages)]
         return SendReport(
             sent=tuple(m for m, new in zip(messages, created, strict=True) if new),
             already_sent=tuple(m for m, new in zip(messages, created, strict=True) if not new),
@@ -247,24 +252,29 @@ class AppwriteStore:
 
     # -- the alert history -------------------------------------------------------------------------
 
-    def _existing_events(self, ids: Sequence[str], table_id: str = "") -> set[str]:
-        found: set[str] = set()
+    def _existing(self, ids: Sequence[str], table_id: str, columns: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The rows among these IDs that exist, with these columns, by ID."""
+        found: dict[str, dict[str, Any]] = {}
         for batch in id_batches(ids):
             result = self._call("event_lookup", "look up alert events", partial(
-                self._tables.list_rows, self._database_id, table_id or self._events_table_id,
-                queries=[Query.equal("$id", batch), Query.select(["$id"]), Query.limit(len(batch))], total=False,
+                self._tables.list_rows, self._database_id, table_id,
+                queries=[Query.equal("$id", batch), Query.select(["$id", *columns]), Query.limit(len(batch))],
+                total=False,
             ))
-            found.update(row.id for row in result.rows)
+            found.update((row.id, dict(row.data)) for row in result.rows)
         return found
 
-    def _create_once(self, batch: list[dict[str, Any]], table_id: str = "") -> None:
-        """Create the rows of one batch that do not exist yet (in the history table unless `table_id` says).
+    def _create_once(self, batch: list[dict[str, Any]], table_id: str = "") -> dict[str, dict[str, Any]]:
+        """Create the rows of one batch that do not exist yet (in the history table unless `table_id` says);
+        returns the rows found existing instead, by ID, with their `claim` and `channels` (history only).
 
         A bulk create is all-or-nothing: one existing ID (a retried delivery, a racing copy) refuses the whole
         batch with 409 row_already_exists. Then one lookup says which IDs exist, and only the rest is created.
         """
         table_id = table_id or self._events_table_id
+        columns = ["claim", "channels"] if table_id == self._events_table_id else []
         pending = batch
+        existing: dict[str, dict[str, Any]] = {}
         # Each round either creates the batch or learns that some of it exists; racing copies can keep
         # claiming IDs, so go on while the batch shrinks (the deadline bounds it), not a fixed number of times.
         while True:
@@ -273,31 +283,53 @@ class AppwriteStore:
                 self._call("event_write", "record alert events", partial(
                     self._tables.create_rows, self._database_id, table_id, rows=pending,
                 ))
-                return
+                return existing
             except PermanentAppwriteError as error:
                 if error.type != "row_already_exists":
                     raise
-            existing = self._existing_events([row["$id"] for row in pending], table_id)
+            existing.update(self._existing([row["$id"] for row in pending], table_id, columns))
             pending = [row for row in pending if row["$id"] not in existing]
             if not pending:
-                return
+                return existing
             if len(pending) == before:
                 raise TransientAppwriteError("alert events kept colliding with a concurrent writer; retry the delivery")
 
-    def recorded_events(self, event_ids: Sequence[str]) -> set[str]:
-        """Which of these history rows exist already, in overlapping lookups of 100."""
-        found: set[str] = set()
-        for existing in self._all(partial(self._existing_events, batch) for batch in id_batches(event_ids)):
-            found |= existing
-        return found
+    def claim_events(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Create the history rows that do not exist yet, in batches of 100 that overlap; returns the ones that
+        existed (another attempt or delivery made them first), by ID, with their `claim` and `channels`."""
+        existing: dict[str, dict[str, Any]] = {}
+        for found in self._all(partial(self._create_once, batch) for batch in _batches(rows)):
+            existing.update(found)
+        return existing
+
+    def _upsert(self, kind: str, action: str, table_id: str, batch: list[dict[str, Any]]) -> None:
+        self._call(kind, action, partial(self._tables.upsert_rows, self._database_id, table_id, rows=batch))
+
+    def update_events(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Rewrite history rows this delivery owns (its claims), by `$id`."""
+        self._all(partial(self._upsert, "event_update", "complete alert events", self._events_table_id, batch)
+                  for batch in _batches(rows))
+
+    def finish_delivery(self, events: Sequence[Mapping[str, Any]], alerts: Sequence[Mapping[str, Any]]) -> None:
+        """Complete the claims (`events`), then write the alert rows. In that order: once an alert row holds the
+        new state, a retry has nothing left to complete."""
+        if events:
+            self.update_events(events)
+        if alerts:
+            self.write_alerts(alerts)
 
     def write_events(self, rows: Sequence[Mapping[str, Any]], sms: Sequence[Mapping[str, Any]] = ()) -> None:
         """Create history rows (and SMS log rows) by `$id`, each at most once, in batches of 100 that overlap."""
-        def batches(of: Sequence[Mapping[str, Any]]) -> list[list[dict[str, Any]]]:
-            return [[dict(row) for row in of[i:i + BATCH_SIZE]] for i in range(0, len(of), BATCH_SIZE)]
+        self._all([*(partial(self._create_once, batch) for batch in _batches(rows)),
+                   *(partial(self._create_once, batch, self._sms_table_id) for batch in _batches(sms))])
 
-        self._all([*(partial(self._create_once, batch) for batch in batches(rows)),
-                   *(partial(self._create_once, batch, self._sms_table_id) for batch in batches(sms))])
+    def pending_claims(self, before: datetime, since: datetime, limit: int) -> list[dict[str, Any]]:
+        """History rows still claimed (their messages not known to have gone out), claimed between `since` and
+        `before`, oldest first: one call."""
+        return self._rows("claims", self._events_table_id, [
+            Query.is_not_null("claim"), Query.greater_than_equal("at", format_datetime(since)),
+            Query.less_than("at", format_datetime(before)), Query.order_asc("at"), Query.limit(limit)],
+            "read the pending claims")
 
     def list_events(self, *, fingerprint: str | None = None, alertname: str | None = None,
                     since: datetime | None = None, limit: int = 1000) -> list[dict[str, Any]]:
@@ -389,14 +421,12 @@ class AppwriteStore:
 
     def record_sms(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Record SMS sent or held, each once (the first record of a message ID stands)."""
-        batches = [[dict(row) for row in rows[i:i + BATCH_SIZE]] for i in range(0, len(rows), BATCH_SIZE)]
-        self._all(partial(self._create_once, batch, self._sms_table_id) for batch in batches)
+        self._all(partial(self._create_once, batch, self._sms_table_id) for batch in _batches(rows))
 
     def update_sms(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Create or update SMS log rows by ID (a summary, and the held SMS it covered)."""
-        batches = [[dict(row) for row in rows[i:i + BATCH_SIZE]] for i in range(0, len(rows), BATCH_SIZE)]
-        self._all(partial(self._call, "sms_write", "update the SMS log", partial(
-            self._tables.upsert_rows, self._database_id, self._sms_table_id, rows=batch)) for batch in batches)
+        self._all(partial(self._upsert, "sms_write", "update the SMS log", self._sms_table_id, batch)
+                  for batch in _batches(rows))
 
     # -- metrics -----------------------------------------------------------------------------------
 

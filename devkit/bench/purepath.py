@@ -57,7 +57,7 @@ class InMemoryStore:
     def write_alerts(self, rows: list[dict[str, Any]]) -> None:
         return None
 
-    def send_messages(self, messages: list[OutgoingMessage]) -> SendReport:
+    def send_messages(self, messages: list[OutgoingMessage], sms_log: Sequence[dict[str, Any]] = ()) -> SendReport:
         return SendReport(tuple(messages), ())
 
     def write_events(self, rows: list[dict[str, Any]], sms: Sequence[dict[str, Any]] = ()) -> None:
@@ -66,8 +66,17 @@ class InMemoryStore:
     def measure(self, counts: Sequence[Count]) -> tuple[list[int], datetime | None]:
         raise NotImplementedError("the pure path benchmark delivers; it does not scrape")
 
-    def recorded_events(self, event_ids: list[str]) -> set[str]:
-        return set()
+    def claim_events(self, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def update_events(self, rows: list[dict[str, Any]]) -> None:
+        return None
+
+    def pending_claims(self, before: datetime, since: datetime, limit: int) -> list[dict[str, Any]]:
+        return []
+
+    def finish_delivery(self, events: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> None:
+        return None
 
     # The on-call rules' reads find nothing (no history, no SMS sent): the work of deciding is still done.
     def create_event(self, row: dict[str, Any]) -> bool:

@@ -138,39 +138,57 @@ class TestOneEventPerChange:
 
 
 class TestNoDuplicate:
-    def test_a_failed_history_write_is_completed_by_alertmanagers_retry_once(
+    def test_a_failed_history_write_sends_nothing_and_the_retry_announces_once(
         self, host: FunctionHost, appwrite: Appwrite
     ) -> None:
-        """The history write failing: 503, the alert row not yet written; the retry records the change once,
-        with the messages the first attempt sent as already sent, and stores the row."""
+        """The history row is the claim written before the messages: its write failing answers 503 with nothing
+        sent and no row; Alertmanager's retry announces the change once and records it as sent."""
         appwrite.control.add_fault(HISTORY_PATH, method="POST", count=10, status=503)
         alert = p.alert(starts_at=T0)
         assert deliver(host.url, p.payload([alert])).status_code == 503
-        assert appwrite.rows() == {} and events(appwrite) == []
+        assert appwrite.rows() == {} and events(appwrite) == [] and appwrite.messages() == []
         appwrite.control.clear_faults()
         assert ok(host, alert)["eventsRecorded"] == 1
         [event] = events(appwrite)
-        assert (event["kind"], {c["result"] for c in event["channels"]}) == ("fired", {"already-sent"})
+        assert (event["kind"], {c["result"] for c in event["channels"]}, event["claim"]) == ("fired", {"sent"}, None)
         assert alert["fingerprint"] in appwrite.rows()
+        assert len(appwrite.messages()) == 3
+
+    def test_a_failed_completion_leaves_a_claim_the_retry_finishes(
+        self, host: FunctionHost, appwrite: Appwrite
+    ) -> None:
+        """The messages went out but completing the claim and writing the alert row failed: 503; the retry finds
+        its own pending claim, meets Appwrite's duplicate check for each message, and completes the row once."""
+        appwrite.control.add_fault(HISTORY_PATH, method="PUT", count=10, status=503)
+        alert = p.alert(starts_at=T0)
+        assert deliver(host.url, p.payload([alert])).status_code == 503
+        [claim] = events(appwrite)
+        assert {c["result"] for c in claim["channels"]} == {"pending"} and claim["claim"]
+        assert len(appwrite.messages()) == 3 and appwrite.rows() == {}
+        appwrite.control.clear_faults()
+        assert ok(host, alert)["messagesAlreadySent"] == 3
+        [event] = events(appwrite)
+        assert ({c["result"] for c in event["channels"]}, event["claim"]) == ({"already-sent"}, None)
+        assert appwrite.rows()[alert["fingerprint"]]["notifiedStatus"] == "firing"
         assert len(appwrite.messages()) == 3
 
     def test_a_lost_answer_to_the_history_write_adds_no_second_row(
         self, host: FunctionHost, appwrite: Appwrite
     ) -> None:
-        """The rows were created but every answer was lost: 503; the retry finds them (one 409 and one lookup)
-        and creates nothing twice."""
+        """The rows were created but every answer was lost: 503 before any message; the retry finds them (one
+        409 and one lookup), sees they are its own claims, announces and creates nothing twice."""
         appwrite.control.add_fault(HISTORY_PATH, method="POST", count=10, mode="drop_after")
         alerts = [p.alert("A", starts_at=T0), p.alert("B", severity="warning", starts_at=T0)]
         assert deliver(host.url, p.payload(alerts)).status_code == 503
-        assert len(events(appwrite)) == 2
+        assert len(events(appwrite)) == 2 and appwrite.messages() == []
         appwrite.control.clear_faults()
         appwrite.control.reset_calls()
-        ok(host, *alerts)
+        assert ok(host, *alerts)["messagesSent"] == 4
         calls = appwrite.control.calls()
-        # Plus the SMS budget's count of recent SMS (GET) and its record of the SMS (POST), for alert A's SMS;
-        # that record was written with the history in the first attempt, so it too meets a 409 and a lookup.
-        assert calls[HISTORY_CREATE] == 1 + 1 and calls["GET /tablesdb/{databaseId}/tables/{tableId}/rows"] == 2 + 2
+        # Plus the SMS budget's count of recent SMS (GET) and its record of alert A's SMS (POST).
+        assert calls[HISTORY_CREATE] == 1 + 1 and calls["GET /tablesdb/{databaseId}/tables/{tableId}/rows"] == 2 + 1
         assert [e["alertname"] for e in events(appwrite)] == ["A", "B"]
+        assert {c["result"] for e in events(appwrite) for c in e["channels"]} == {"sent"}
 
     def test_a_lost_answer_is_absorbed_inside_the_function(self, host: FunctionHost, appwrite: Appwrite) -> None:
         """One lost answer: the function's own retry meets 409, looks the IDs up, and answers 200 with one row."""

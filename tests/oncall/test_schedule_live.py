@@ -36,15 +36,15 @@ class TestTrigger:
         before = len(appwrite.messages())
         assert schedule(oncall_host) == {"status": "ok", "trigger": "schedule", "escalations": 0, "stableAgain": 0,
                                          "smsSummaries": 0, "smsHeld": 0, "messagesSent": 0,
-                                         "messagesAlreadySent": 0, "resolvesRepaired": 0}
+                                         "messagesAlreadySent": 0, "resolvesRepaired": 0, "claimsCompleted": 0}
         assert len(appwrite.messages()) == before
 
-    def test_an_idle_run_makes_four_reads(self, oncall_host: FunctionHost, appwrite: Appwrite) -> None:
-        """With nothing paged, flapping, held or left unannounced by a race: one read each for pages, flapping
-        rows, held SMS and silent resolves."""
+    def test_an_idle_run_makes_five_reads(self, oncall_host: FunctionHost, appwrite: Appwrite) -> None:
+        """With nothing paged, flapping, held, left unannounced by a race or claimed and abandoned: one read each
+        for pages, flapping rows, held SMS, silent resolves and pending claims."""
         appwrite.control.reset_calls()
         schedule(oncall_host)
-        assert appwrite.control.calls() == {"GET /tablesdb/{databaseId}/tables/{tableId}/rows": 4}
+        assert appwrite.control.calls() == {"GET /tablesdb/{databaseId}/tables/{tableId}/rows": 5}
 
     def test_a_webhook_with_the_token_is_still_a_delivery(self, oncall_host: FunctionHost, appwrite: Appwrite) -> None:
         """The schedule header changes nothing for a POST with a body: it is a delivery like any other."""

@@ -192,10 +192,11 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0, what: str = "
         time.sleep(0.02)
 
 
-def calls_to(appwrite: Appwrite, method: str, suffix: str) -> int:
-    """How many `/v1` calls the emulator served whose route is `method` and ends with `suffix`."""
-    return sum(n for route, n in appwrite.control.calls().items()
-               if route.startswith(method + " ") and route.endswith(suffix))
+def calls_to(appwrite: Appwrite, method: str, suffix: str, *, by_table: bool = False) -> int:
+    """How many `/v1` calls the emulator served whose route is `method` and ends with `suffix` (with the
+    table each call named in place of `{tableId}`, when `by_table`)."""
+    calls = appwrite.control.calls_by_table() if by_table else appwrite.control.calls()
+    return sum(n for route, n in calls.items() if route.startswith(method + " ") and route.endswith(suffix))
 
 
 def _no_pause(seconds: float) -> None:

@@ -2,9 +2,11 @@
 Alertmanager retries) or succeeds after an internal retry, and once Alertmanager's retry is through, the rows
 are exactly those of a run without the fault and every change of state was announced exactly once.
 
-Steps: lookup (`GET .../alerts/rows`), history (`POST .../alert_events/rows`), write (`PUT .../alerts/rows`),
-and the creation of each message kind. The delivery has one critical alert (one push, one SMS, one email) and
-one `info` alert (stored, not announced), so a fault armed for N calls of a step hits N attempts of one call.
+Steps, in the order a delivery takes them: lookup (`GET .../alerts/rows`), history (`POST .../alert_events/rows`:
+the claims, made before the messages), the creation of each message kind, complete (`PUT .../alert_events/rows`:
+the claims completed once the messages went out) and write (`PUT .../alerts/rows`). The delivery has one critical
+alert (one push, one SMS, one email) and one `info` alert (stored, not announced), so a fault armed for N calls of
+a step hits N attempts of one call.
 """
 
 from __future__ import annotations
@@ -37,11 +39,12 @@ T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 # The store tries each call 3 times before giving up on the delivery.
 ATTEMPTS = 3
 
-# Step: (method, path regex of the fault, suffix of the emulator's route name in its call counts).
+# Step: (method, path regex of the fault, suffix of the emulator's route name in its call counts by table).
 STEPS: dict[str, tuple[str, str, str]] = {
-    "lookup": ("GET", r"/tables/alerts/rows$", "/rows"),
-    "history": ("POST", r"/tables/alert_events/rows$", "/rows"),
-    "write": ("PUT", r"/tables/alerts/rows$", "/rows"),
+    "lookup": ("GET", r"/tables/alerts/rows$", "/tables/alerts/rows"),
+    "history": ("POST", r"/tables/alert_events/rows$", "/tables/alert_events/rows"),
+    "complete": ("PUT", r"/tables/alert_events/rows$", "/tables/alert_events/rows"),
+    "write": ("PUT", r"/tables/alerts/rows$", "/tables/alerts/rows"),
     "push": ("POST", r"/messaging/messages/push$", "/messaging/messages/push"),
     "sms": ("POST", r"/messaging/messages/sms$", "/messaging/messages/sms"),
     "email": ("POST", r"/messaging/messages/email$", "/messaging/messages/email"),
@@ -73,7 +76,7 @@ def arm(appwrite: Appwrite, step: str, count: int, **fault: Any) -> None:
 
 def attempts(appwrite: Appwrite, step: str) -> int:
     method, _, route = STEPS[step]
-    return calls_to(appwrite, method, route)
+    return calls_to(appwrite, method, route, by_table=True)
 
 
 def retry(url: str, project: Appwrite, body: dict[str, Any]) -> None:

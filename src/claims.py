@@ -1,0 +1,165 @@
+"""Completing the claims a delivery made and never completed, in the scheduled run.
+
+A delivery claims the changes it announces (their history rows, `pending`, see `events`) before it sends, and
+completes the rows after. If it died in between and Alertmanager never sent that delivery again (it gave up,
+or its next notification of the group holds other alerts), the claims stay pending, and every other delivery
+leaves those changes to their owner: nobody would announce them. The scheduled run takes the claims pending for
+longer than CLAIM_TIMEOUT (well past the function's own timeout, so their delivery is over) and sends the
+messages they name, under the IDs they name: what the delivery got out before it died, Appwrite refuses as a
+copy; the rest goes out now. Then it completes the rows.
+
+A message is rebuilt from the claims that name it and the alert rows (summary, description, labels), so its
+words can differ from the ones first planned; its ID, the one thing that keeps it from going out twice, does
+not.
+
+Reads per scheduled run: one (the oldest pending claims, at most CLAIM_LIMIT); then, only if there are any, the
+rows of those alerts (one read per 100).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from .events import ALREADY_SENT, PENDING, SENT
+from .render import Notice, OutgoingMessage, digest, single
+from .routing import CHANNELS, Channel
+from .rows import parse_datetime
+from .store import SendReport
+
+CLAIM_TIMEOUT = timedelta(minutes=2)
+CLAIM_LOOKBACK = timedelta(days=1)
+CLAIM_LIMIT = 100
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# The acknowledge link of a notice for a firing episode (an event ID): `oncall_messages.Signer.link`.
+EpisodeLinker = Callable[[Notice, str], str]
+
+
+def no_episode_links(_: Notice, __: str) -> str:
+    return ""
+
+
+class ClaimStore(Protocol):
+    def pending_claims(self, before: datetime, since: datetime, limit: int) -> list[dict[str, Any]]: ...
+    def fetch_alerts(self, fingerprints: list[str]) -> dict[str, dict[str, Any]]: ...
+    def send_messages(self, messages: list[OutgoingMessage]) -> SendReport: ...
+    def update_events(self, rows: list[dict[str, Any]]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Named:
+    """One message a claim names: where it goes and which claims (history row IDs) it carries."""
+
+    message_id: str
+    channel: Channel
+    topic: str
+    row_ids: tuple[str, ...]
+
+
+def _channels(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    try:
+        channels = json.loads(row.get("channels") or "[]")
+    except (TypeError, ValueError):
+        return []
+    return [c for c in channels if isinstance(c, dict)] if isinstance(channels, list) else []
+
+
+def named_messages(claims: Sequence[Mapping[str, Any]]) -> list[Named]:
+    """The pending messages these claims name, each once, in the order first named."""
+    found: dict[str, tuple[Channel, str, list[str]]] = {}
+    for row in claims:
+        for entry in _channels(row):
+            channel = entry.get("channel")
+            if entry.get("result") != PENDING or channel not in CHANNELS or not entry.get("messageId"):
+                continue
+            _, _, rows = found.setdefault(str(entry["messageId"]), (channel, str(entry.get("topic") or ""), []))
+            rows.append(str(row["$id"]))
+    return [Named(mid, channel, topic, tuple(rows)) for mid, (channel, topic, rows) in found.items()]
+
+
+def _texts(alert_row: Mapping[str, Any] | None) -> tuple[dict[str, str], dict[str, str], str]:
+    """Labels, annotations and generator URL of an alert row, as a delivery stored them."""
+    if alert_row is None:
+        return {}, {}, ""
+    decoded: list[dict[str, str]] = []
+    for column in ("labels", "annotations"):
+        try:
+            value = json.loads(alert_row.get(column) or "{}")
+        except ValueError:
+            value = {}
+        decoded.append({str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {})
+    labels, annotations = decoded
+    annotations.setdefault("summary", str(alert_row.get("summary") or ""))
+    return labels, annotations, str(alert_row.get("generatorURL") or "")
+
+
+def notice_of(claim: Mapping[str, Any], alert_row: Mapping[str, Any] | None) -> Notice:
+    """What a message must say about the change a claim stands for."""
+    labels, annotations, generator = _texts(alert_row)
+    starts = parse_datetime(claim.get("startsAt")) or EPOCH  # a required column: never missing in practice
+    return Notice(
+        occurrence_key=str(claim["$id"]),
+        status=str(claim.get("status") or "firing"),
+        refired=claim.get("kind") == "refired",
+        fingerprint=str(claim.get("fingerprint") or ""),
+        alertname=str(claim.get("alertname") or ""),
+        severity=str(claim.get("severity") or ""),
+        instance=str(claim.get("instance") or ""),
+        summary=annotations.get("summary", ""),
+        description=annotations.get("description", ""),
+        link=annotations.get("runbook_url", "") or generator,
+        starts_at=starts,
+        ends_at=parse_datetime(claim.get("endsAt")),
+        labels=labels,
+    )
+
+
+def rebuild(claims: Sequence[Mapping[str, Any]], alert_rows: Mapping[str, Mapping[str, Any]],
+            link: EpisodeLinker = no_episode_links) -> list[OutgoingMessage]:
+    """The messages the claims name, under the IDs they name."""
+    by_id = {str(row["$id"]): row for row in claims}
+    notices = {row_id: notice_of(row, alert_rows.get(str(row.get("fingerprint")))) for row_id, row in by_id.items()}
+    links = {row_id: link(notice, row_id) for row_id, notice in notices.items()}
+    messages: list[OutgoingMessage] = []
+    for named in named_messages(claims):
+        listed = [notices[row_id] for row_id in named.row_ids]
+        if len(listed) == 1:
+            message = single(listed[0], named.channel, named.topic, links[named.row_ids[0]])
+        else:
+            message = digest(listed, named.channel, named.topic, links)
+        messages.append(replace(message, message_id=named.message_id))
+    return messages
+
+
+def completed(claims: Sequence[Mapping[str, Any]], report: SendReport) -> list[dict[str, Any]]:
+    """The claims with each pending message sent (now) or already sent, and no longer claimed."""
+    sent_now = {message.message_id for message in report.sent}
+    rows: list[dict[str, Any]] = []
+    for row in claims:
+        channels = [
+            {**entry, "result": (SENT if entry.get("messageId") in sent_now else ALREADY_SENT)}
+            if entry.get("result") == PENDING else entry
+            for entry in _channels(row)
+        ]
+        # Whole rows: an upsert must carry the required columns even when it only changes two.
+        columns = {key: value for key, value in row.items() if not key.startswith("$")}
+        rows.append({"$id": row["$id"], **columns, "channels": json.dumps(channels, separators=(",", ":")),
+                     "claim": None})
+    return rows
+
+
+def finish_claims(store: ClaimStore, *, now: datetime, link: EpisodeLinker = no_episode_links) -> int:
+    """Send what the claims abandoned for CLAIM_TIMEOUT name and complete them; returns how many were
+    completed."""
+    claims = store.pending_claims(before=now - CLAIM_TIMEOUT, since=now - CLAIM_LOOKBACK, limit=CLAIM_LIMIT)
+    if not claims:
+        return 0
+    alert_rows = store.fetch_alerts(sorted({str(row.get("fingerprint")) for row in claims}))
+    messages = rebuild(claims, alert_rows, link)
+    report = store.send_messages(messages) if messages else SendReport((), ())
+    store.update_events(completed(claims, report))
+    return len(claims)

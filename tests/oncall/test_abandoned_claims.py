@@ -1,0 +1,121 @@
+"""A delivery that claimed its changes and died before completing them, never retried by Alertmanager: the
+scheduled run, once the claims are CLAIM_TIMEOUT old, sends what they name under the IDs they name (what had gone
+out is refused as a copy) and completes them; a late retry of the dead delivery then sends nothing. In process,
+at chosen times, with the real store against the emulator."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from devkit import payloads as p
+from devkit.emulator import Emulator
+from src.claims import CLAIM_TIMEOUT
+from src.errors import TransientAppwriteError
+from src.handler import Request
+from tests.harness import PROJECT_ID, Appwrite
+from tests.oncall.conftest import BASE, Oncall, events, oncall_with
+
+T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+STARTS = T0 - timedelta(minutes=3)
+PUSH = r"/messaging/messages/push$"
+
+
+def scheduled_run(oncall: Oncall, at: datetime) -> dict[str, Any]:
+    headers = {"x-appwrite-trigger": "schedule", "x-appwrite-key": oncall.emulator.api_key}
+    reply = oncall.request(Request(method="POST", path="/", headers=headers, body=b""), at)
+    assert reply.status == 200 and isinstance(reply.body, dict), reply.body
+    return reply.body
+
+
+def dies_after_claiming(oncall: Oncall, appwrite: Appwrite, *alerts: dict[str, Any]) -> None:
+    """Deliver while every push fails: the claims are made, the delivery gives up (Alertmanager would get 503)."""
+    appwrite.control.add_fault(PUSH, method="POST", count=1000, status=503)
+    with pytest.raises(TransientAppwriteError):
+        oncall.deliver(*alerts, at=T0)
+    appwrite.control.clear_faults()
+
+
+def results(appwrite: Appwrite) -> Counter[str]:
+    return Counter(c["result"] for e in events(appwrite) for c in json.loads(e["channels"] or "[]"))
+
+
+def headlines(appwrite: Appwrite) -> Counter[str]:
+    """Every alert each push announced (a digest counts each alert it lists)."""
+    seen: Counter[str] = Counter()
+    for message in appwrite.messages():
+        if message.providertype != "push":
+            continue
+        lines = [message.data["title"]] if not message.data["title"].startswith("[ALERTS]") else \
+            message.data["body"].splitlines()
+        seen.update(f"{message.topics[0]} {line}" for line in lines if line.startswith("[FIRING]"))
+    return seen
+
+
+def test_a_dead_deliverys_claims_are_sent_by_the_scheduled_run_once(oncall: Oncall, appwrite: Appwrite) -> None:
+    """A critical alert: its SMS went out, its pushes did not. Before CLAIM_TIMEOUT the scheduled run leaves the
+    claim alone; after, it sends the two pushes and meets the SMS as already sent; a later run does nothing."""
+    alert = p.alert(starts_at=STARTS)
+    dies_after_claiming(oncall, appwrite, alert)
+    assert [m.providertype for m in appwrite.messages()] == ["sms"]
+    assert results(appwrite) == {"pending": 3}
+    assert scheduled_run(oncall, T0 + CLAIM_TIMEOUT - timedelta(seconds=5))["claimsCompleted"] == 0
+    assert scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(seconds=5))["claimsCompleted"] == 1
+    assert sorted((m.topics[0], m.providertype) for m in appwrite.messages()) == [
+        ("critical-alerts", "push"), ("critical-alerts", "sms"), ("monitoring-alerts", "push")]
+    assert results(appwrite) == {"sent": 2, "already-sent": 1}
+    [claim] = events(appwrite)
+    assert claim["claim"] is None and claim["kind"] == "fired"
+    assert scheduled_run(oncall, T0 + CLAIM_TIMEOUT * 2)["claimsCompleted"] == 0
+    assert len(appwrite.messages()) == 3
+
+
+def test_the_rebuilt_page_has_its_headline_and_acknowledge_link(
+    emulator: Emulator, appwrite: Appwrite
+) -> None:
+    """The push the scheduled run sends has the planned headline and an acknowledge link; the summary comes from
+    the alert's row, which the dead delivery never wrote (a row written since, by another delivery, would give
+    it). A scheduled execution has no domain of its own: PUBLIC_URL says where links point."""
+    oncall = oncall_with(emulator, PUBLIC_URL=BASE, APPWRITE_PROJECT_ID=PROJECT_ID)
+    alert = p.alert(starts_at=STARTS)
+    dies_after_claiming(oncall, appwrite, alert)
+    scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(seconds=5))
+    [page] = [m.data for m in appwrite.messages() if m.providertype == "push" and m.topics == ["critical-alerts"]]
+    assert page["title"] == "[FIRING] HighCPU on 10.0.0.80:9100 (critical)"
+    assert page["body"].startswith("Severity critical, no summary given.") and "Acknowledge: " in page["body"]
+    assert page["action"].startswith(f"{BASE}/ack?") and page["action"] in page["body"]
+
+
+def test_a_late_retry_of_the_dead_delivery_sends_nothing_again(oncall: Oncall, appwrite: Appwrite) -> None:
+    """Alertmanager's retry arriving after the scheduled run completed the claims: no message, the row written."""
+    alerts = [p.alert("Disk", severity="warning", instance=f"node-{i}:9100", starts_at=STARTS) for i in range(7)]
+    dies_after_claiming(oncall, appwrite, *alerts)
+    scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(seconds=5))
+    assert len(appwrite.messages()) == 1
+    summary = oncall.deliver(*alerts, at=T0 + CLAIM_TIMEOUT + timedelta(minutes=1))
+    assert (summary.messages_sent, summary.messages_already_sent) == (0, 0)
+    assert len(appwrite.messages()) == 1
+    assert {row["notifiedStatus"] for row in appwrite.rows().values()} == {"firing"}
+    assert results(appwrite) == {"sent": 7}
+
+
+def test_an_overlapping_group_leaves_the_dead_deliverys_alerts_to_the_scheduled_run(
+    oncall: Oncall, appwrite: Appwrite
+) -> None:
+    """A dies after claiming six shared alerts and its own in a digest; B (the six and another of its own) then
+    announces only its own alert; the scheduled run sends A's digest: every alert announced exactly once."""
+    shared = [p.alert("Disk", severity="warning", instance=f"node-{i}:9100", starts_at=STARTS) for i in range(6)]
+    own_a = p.alert("Disk", severity="warning", instance="own-a:9100", starts_at=STARTS)
+    own_b = p.alert("Disk", severity="warning", instance="own-b:9100", starts_at=STARTS)
+    dies_after_claiming(oncall, appwrite, *shared, own_a)
+    summary = oncall.deliver(*shared, own_b, at=T0 + timedelta(seconds=20))
+    assert summary.messages_sent == 1
+    assert list(headlines(appwrite)) == ["monitoring-alerts [FIRING] Disk on own-b:9100 (warning)"]
+    scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(seconds=5))
+    seen = headlines(appwrite)
+    assert len(seen) == 8 and set(seen.values()) == {1}, seen
+    assert results(appwrite) == {"sent": 8}

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from .events import ALREADY_SENT, PENDING, SENT
+from .events import PENDING, channel_entries, completed
 from .render import Notice, OutgoingMessage, digest, single
 from .routing import CHANNELS, Channel
 from .rows import parse_datetime
@@ -60,19 +60,11 @@ class Named:
     row_ids: tuple[str, ...]
 
 
-def _channels(row: Mapping[str, Any]) -> list[dict[str, Any]]:
-    try:
-        channels = json.loads(row.get("channels") or "[]")
-    except (TypeError, ValueError):
-        return []
-    return [c for c in channels if isinstance(c, dict)] if isinstance(channels, list) else []
-
-
 def named_messages(claims: Sequence[Mapping[str, Any]]) -> list[Named]:
     """The pending messages these claims name, each once, in the order first named."""
     found: dict[str, tuple[Channel, str, list[str]]] = {}
     for row in claims:
-        for entry in _channels(row):
+        for entry in channel_entries(row):
             channel = entry.get("channel")
             if entry.get("result") != PENDING or channel not in CHANNELS or not entry.get("messageId"):
                 continue
@@ -135,23 +127,6 @@ def rebuild(claims: Sequence[Mapping[str, Any]], alert_rows: Mapping[str, Mappin
     return messages
 
 
-def completed(claims: Sequence[Mapping[str, Any]], report: SendReport) -> list[dict[str, Any]]:
-    """The claims with each pending message sent (now) or already sent, and no longer claimed."""
-    sent_now = {message.message_id for message in report.sent}
-    rows: list[dict[str, Any]] = []
-    for row in claims:
-        channels = [
-            {**entry, "result": (SENT if entry.get("messageId") in sent_now else ALREADY_SENT)}
-            if entry.get("result") == PENDING else entry
-            for entry in _channels(row)
-        ]
-        # Whole rows: an upsert must carry the required columns even when it only changes two.
-        columns = {key: value for key, value in row.items() if not key.startswith("$")}
-        rows.append({"$id": row["$id"], **columns, "channels": json.dumps(channels, separators=(",", ":")),
-                     "claim": None})
-    return rows
-
-
 def finish_claims(store: ClaimStore, *, now: datetime, link: EpisodeLinker = no_episode_links) -> int:
     """Send what the claims abandoned for CLAIM_TIMEOUT name and complete them; returns how many were
     completed."""
@@ -161,5 +136,5 @@ def finish_claims(store: ClaimStore, *, now: datetime, link: EpisodeLinker = no_
     alert_rows = store.fetch_alerts(sorted({str(row.get("fingerprint")) for row in claims}))
     messages = rebuild(claims, alert_rows, link)
     report = store.send_messages(messages) if messages else SendReport((), ())
-    store.update_events(completed(claims, report))
+    store.update_events(completed(claims, {message.message_id for message in report.sent}))
     return len(claims)

@@ -1,7 +1,7 @@
 """The alert history: one row of the `alert_events` table per change of state a delivery decided.
 
-Built from the delivery, its plan and what Appwrite said about each message, after the messages went out,
-so every row says where its announcement went. Pure: no I/O, no clock.
+Built from the delivery and its plan, so every row says where its announcement goes, and once the messages went
+out, what Appwrite said about each. Pure: no I/O, no clock.
 
 Each row ID is derived from the change alone (the decision's occurrence key, or for the kinds that announce
 nothing, the delivered state), so a retried delivery, a second receiver or a racing copy derive the same ID
@@ -58,15 +58,18 @@ def claim_owner(payload: WebhookPayload) -> str:
     return hashlib.sha256("\n".join(["claim", *parts]).encode("utf-8", "replace")).hexdigest()[:36]
 
 
-def listed_messages(row: Mapping[str, Any]) -> set[str]:
-    """The message IDs a history row names."""
+def channel_entries(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The `channels` of a history row, decoded; nothing when unreadable."""
     try:
         channels = json.loads(row.get("channels") or "[]")
     except (TypeError, ValueError):
-        return set()
-    if not isinstance(channels, list):
-        return set()
-    return {str(c["messageId"]) for c in channels if isinstance(c, dict) and c.get("messageId")}
+        return []
+    return [entry for entry in channels if isinstance(entry, dict)] if isinstance(channels, list) else []
+
+
+def listed_messages(row: Mapping[str, Any]) -> set[str]:
+    """The message IDs a history row names."""
+    return {str(entry["messageId"]) for entry in channel_entries(row) if entry.get("messageId")}
 
 
 def ours_to_send(row: Mapping[str, Any], owner: str, message_ids: set[str]) -> bool:
@@ -74,6 +77,21 @@ def ours_to_send(row: Mapping[str, Any], owner: str, message_ids: set[str]) -> b
     copy), naming only messages this attempt sends too: then this attempt may send them (Appwrite refuses the
     copies). Any other row means the change is another delivery's to announce, or was announced already."""
     return row.get("claim") == owner and listed_messages(row) <= message_ids
+
+
+def completed(claims: Sequence[Mapping[str, Any]], sent_now: set[str]) -> list[dict[str, Any]]:
+    """The claims completed: each pending message sent (created now, in `sent_now`) or already sent (Appwrite had
+    it), and no longer claimed. Whole rows: an upsert must carry the required columns even to change two."""
+    rows: list[dict[str, Any]] = []
+    for row in claims:
+        channels = channel_entries(row)
+        for entry in channels:
+            if entry.get("result") == PENDING:
+                entry["result"] = SENT if entry.get("messageId") in sent_now else ALREADY_SENT
+        columns = {key: value for key, value in row.items() if not key.startswith("$")}
+        rows.append({"$id": row["$id"], **columns, "channels": json.dumps(channels, separators=(",", ":")),
+                     "claim": None})
+    return rows
 
 
 def change_key(alert: Alert, decision: Decision) -> str:

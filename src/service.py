@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from .decide import Kind, decide
-from .events import claim_owner, event_id, event_rows, ours_to_send
+from .events import claim_owner, completed, event_id, event_rows, ours_to_send
 from .metrics import Count, plan_metrics, render
 from .oncall import Policy
 from .oncall_service import OncallStore, gate_sms, judge_flapping, sms_rows
@@ -157,14 +157,14 @@ def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tupl
         return _outgoing(plan, store, known=stored.keys(), policy=policy, linker=linker,
                          events_shaper=events_shaper, now=now)
 
-    def history(plan: DeliveryPlan, out: Outgoing, sent: Sequence[OutgoingMessage] | None = None,
-                ) -> list[dict[str, Any]]:
-        """The history rows: claims (messages pending) before sending, completed ones after."""
-        return event_rows(payload, replace(plan, messages=out.messages), sent or (), shaper=events_shaper, now=now,
-                          held=out.held, notes=out.notes, claim=owner if sent is None else None)
+    def history(plan: DeliveryPlan, out: Outgoing) -> list[dict[str, Any]]:
+        """The history rows, the announced changes' as claims (their messages pending)."""
+        return event_rows(payload, replace(plan, messages=out.messages), (), shaper=events_shaper, now=now,
+                          held=out.held, notes=out.notes, claim=owner)
 
     out = outgoing_of(plan)
     claims = history(plan, out)
+    first_markers = {row["$id"] for row in out.markers}
     existing = store.claim_events([*claims, *out.markers]) if claims or out.markers else {}
     # Changes whose row existed and is not this delivery's own pending claim: another delivery announces them
     # (or an earlier attempt did), so they are left out here, and so is their row.
@@ -180,17 +180,17 @@ def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tupl
         claims = [row for row in history(plan, out) if row["$id"] not in taken_rows]
         # The claims kept still name the messages planned with the changes left out: name the ones sent now.
         store.update_events([row for row in claims if row["claim"] is not None])
-        new_markers = [row for row in out.markers if row["$id"] not in existing]
+        new_markers = [row for row in out.markers if row["$id"] not in first_markers]
         if new_markers:
             store.write_events(new_markers)
     logged = (sms_rows(out.messages, out.held, now)
               if policy.sms_budget_per_hour > 0 and (out.held or any(m.channel == "sms" for m in out.messages))
               else [])
     report = store.send_messages(list(out.messages), logged) if out.messages or logged else SendReport((), ())
-    claimed = {row["$id"] for row in claims if row["claim"] is not None}
-    completed = [row for row in history(plan, out, report.sent) if row["$id"] in claimed]
-    if completed or plan.rows:
-        store.finish_delivery(completed, list(plan.rows))
+    done = completed([row for row in claims if row["claim"] is not None],
+                     {message.message_id for message in report.sent})
+    if done or plan.rows:
+        store.finish_delivery(done, list(plan.rows))
     recorded = sum(1 for row in claims if row["$id"] not in taken_rows)
     return summarise(payload, plan, report, recorded, sms_held=len(out.held), silenced=out.silenced)
 

@@ -5,9 +5,9 @@ Reads and writes are calls on rows of the alerts table (`list_rows`, `get_row` /
 `create_email`. Anything else keeps its route as its name.
 
 The benchmark reads the emulator's counts by concrete table (`calls_by_table`): calls on the alerts table
-are reads and writes, rows created in `alert_events` are history writes, and every other table call (history
-reads, the SMS log) is a side call. `ROLES` still names the routes of each implementation on the alerts table:
-the baseline creates rows one by one there (`create_row`).
+are reads and writes, rows created in `alert_events` are history writes (the claims), and every other table
+call (history reads, the claims' completions, the SMS log) is a side call. `ROLES` still names the routes of
+each implementation on the alerts table: the baseline creates rows one by one there (`create_row`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class Category(StrEnum):
     READ = "read"
     WRITE = "write"
     HISTORY = "history"
-    SIDE = "side"  # any call on another table: history reads, the SMS log
+    SIDE = "side"  # any call on another table: history reads and completions, the SMS log
     MESSAGE = "message"
     OTHER = "other"
 

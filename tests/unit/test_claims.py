@@ -8,15 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devkit import payloads as p
-from src.claims import completed, named_messages, rebuild
-from src.events import ALREADY_SENT, PENDING, SENT, claim_owner, event_rows, ours_to_send
+from src.claims import named_messages, rebuild
+from src.events import ALREADY_SENT, PENDING, SENT, claim_owner, completed, event_rows, ours_to_send
 from src.payload import WebhookPayload, parse_payload
 from src.plan import DIGEST_THRESHOLD, plan_delivery
 from src.render import OutgoingMessage, message_id
 from src.routing import default_routes
 from src.rows import RowShaper
 from src.schema import load_schema
-from src.store import SendReport
 
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 NOW = T0 + timedelta(minutes=1)
@@ -138,13 +137,13 @@ class TestRebuild:
 
     def test_already_completed_entries_are_not_sent_again(self) -> None:
         claims, alert_rows, _ = self.claims()
-        done = completed(claims, SendReport((), ()))
+        done = completed(claims, set())
         assert rebuild(done, alert_rows) == []
 
     def test_completion_marks_each_message_and_keeps_the_whole_row(self) -> None:
         claims, _, planned = self.claims()
         sent_now = next(m for m in planned if m.channel == "sms")
-        done = completed(claims, SendReport((sent_now,), ()))
+        done = completed(claims, {sent_now.message_id})
         assert all(row["claim"] is None and "$createdAt" not in row for row in done)
         assert all(row[column] == claim[column] for row, claim in zip(done, claims, strict=True)
                    for column in ("fingerprint", "status", "startsAt", "at", "kind"))

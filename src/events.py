@@ -82,15 +82,19 @@ def ours_to_send(row: Mapping[str, Any], owner: str, message_ids: set[str]) -> b
 def completed(claims: Sequence[Mapping[str, Any]], sent_now: set[str]) -> list[dict[str, Any]]:
     """The claims completed: each pending message sent (created now, in `sent_now`) or already sent (Appwrite had
     it), and no longer claimed. Whole rows: an upsert must carry the required columns even to change two."""
+    # The changes a digest carries all name the same messages: decode and encode each distinct list once.
+    done: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
     for row in claims:
-        channels = channel_entries(row)
-        for entry in channels:
-            if entry.get("result") == PENDING:
-                entry["result"] = SENT if entry.get("messageId") in sent_now else ALREADY_SENT
+        raw = str(row.get("channels") or "[]")
+        if raw not in done:
+            channels = channel_entries(row)
+            for entry in channels:
+                if entry.get("result") == PENDING:
+                    entry["result"] = SENT if entry.get("messageId") in sent_now else ALREADY_SENT
+            done[raw] = json.dumps(channels, separators=(",", ":"))
         columns = {key: value for key, value in row.items() if not key.startswith("$")}
-        rows.append({"$id": row["$id"], **columns, "channels": json.dumps(channels, separators=(",", ":")),
-                     "claim": None})
+        rows.append({"$id": row["$id"], **columns, "channels": done[raw], "claim": None})
     return rows
 
 
@@ -130,6 +134,7 @@ def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[Outgo
         counts[message.channel] = counts.get(message.channel, 0) + 1
 
     rows: dict[str, dict[str, Any]] = {}
+    encoded: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
     # One outcome per alert of the payload, in order (plan_delivery decides them one by one).
     for alert, outcome in zip(payload.alerts, plan.outcomes, strict=True):
         decision = outcome.decision
@@ -141,12 +146,14 @@ def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[Outgo
             continue
         messages = carriers.get(key, []) if decision.occurrence_key else []
         pending = claim is not None and decision.occurrence_key is not None
-        channels = [
-            {"topic": m.topic, "channel": m.channel, "messageId": m.message_id,
-             "result": HELD if m.message_id in held_ids else PENDING if pending
-             else SENT if m.message_id in created_now else ALREADY_SENT}
-            for m in messages
-        ]
+        results = tuple(HELD if m.message_id in held_ids else PENDING if pending
+                        else SENT if m.message_id in created_now else ALREADY_SENT for m in messages)
+        # The changes a digest carries name the same messages: encode each distinct list once.
+        listing = (tuple(m.message_id for m in messages), results)
+        if listing not in encoded:
+            encoded[listing] = json.dumps([
+                {"topic": m.topic, "channel": m.channel, "messageId": m.message_id, "result": result}
+                for m, result in zip(messages, results, strict=True)], separators=(",", ":"))
         note = (notes or {}).get(decision.occurrence_key or "", "")
         counts = led.get(key, {}) if decision.occurrence_key else {}
         text = {
@@ -155,7 +162,7 @@ def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[Outgo
             "severity": alert.severity,
             "instance": alert.labels.get("instance", ""),
             "reason": _reason(decision, messages) + (f"; {note}" if note else ""),
-            "channels": json.dumps(channels, separators=(",", ":")),
+            "channels": encoded[listing],
             "receiver": payload.receiver,
             "groupKey": payload.group_key,
         }

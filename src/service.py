@@ -168,11 +168,11 @@ def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tupl
     existing = store.claim_events([*claims, *out.markers]) if claims or out.markers else {}
     # Changes whose row existed and is not this delivery's own pending claim: another delivery announces them
     # (or an earlier attempt did), so they are left out here, and so is their row.
+    mine = out.message_ids()
     taken = {
         notice.occurrence_key for notice, _ in plan.announcements
-        if event_id(notice.occurrence_key) in existing
-        and not ours_to_send(existing[event_id(notice.occurrence_key)], owner, out.message_ids())
-    }
+        if (row := existing.get(event_id(notice.occurrence_key))) is not None and not ours_to_send(row, owner, mine)
+    } if existing else set()
     taken_rows = {event_id(key) for key in taken}
     if taken:
         plan = plan.without(taken, linker)

@@ -115,8 +115,12 @@ def write_token(path: Path, token: str) -> None:
 class Alertmanager:
     """One Alertmanager process; `start()` returns once `/-/ready` answers, `stop()` always ends it."""
 
-    def __init__(self, binary: str, workdir: Path, *, webhook_url: str, token_file: Path) -> None:
+    def __init__(self, binary: str, workdir: Path, *, webhook_url: str, token_file: Path,
+                 groupings: Sequence[Sequence[str]] = ()) -> None:
         self.binary = binary
+        # With groupings, every alert goes to one receiver per grouping (`continue: true`), all posting to the
+        # function: one alert in several groups at once, as two teams' routes with different `group_by` do.
+        self.groupings = [list(group_by) for group_by in groupings]
         self.workdir = workdir
         self.webhook_url = webhook_url
         self.token_file = token_file
@@ -133,27 +137,31 @@ class Alertmanager:
     def process(self) -> subprocess.Popen[bytes] | None:
         return self._process
 
-    def config(self) -> dict[str, Any]:
+    def receiver_name(self, group_by: Sequence[str]) -> str:
+        return f"{RECEIVER}-by-{'-'.join(group_by)}"
+
+    def _receiver(self, name: str) -> dict[str, Any]:
         return {
-            "route": {
-                "receiver": RECEIVER,
-                "group_by": ["alertname"],
-                "group_wait": GROUP_WAIT,
-                "group_interval": GROUP_INTERVAL,
-                "repeat_interval": REPEAT_INTERVAL,
-            },
-            "receivers": [{
-                "name": RECEIVER,
-                "webhook_configs": [{
-                    "url": self.webhook_url,
-                    "send_resolved": True,
-                    "max_alerts": 0,
-                    "http_config": {
-                        "authorization": {"type": "Bearer", "credentials_file": str(self.token_file)},
-                    },
-                }],
+            "name": name,
+            "webhook_configs": [{
+                "url": self.webhook_url,
+                "send_resolved": True,
+                "max_alerts": 0,
+                "http_config": {
+                    "authorization": {"type": "Bearer", "credentials_file": str(self.token_file)},
+                },
             }],
         }
+
+    def config(self) -> dict[str, Any]:
+        timing = {"group_wait": GROUP_WAIT, "group_interval": GROUP_INTERVAL, "repeat_interval": REPEAT_INTERVAL}
+        route: dict[str, Any] = {"receiver": RECEIVER, "group_by": ["alertname"], **timing}
+        receivers = [self._receiver(RECEIVER)]
+        if self.groupings:
+            route["routes"] = [{"receiver": self.receiver_name(group_by), "group_by": group_by, "continue": True,
+                                **timing} for group_by in self.groupings]
+            receivers += [self._receiver(self.receiver_name(group_by)) for group_by in self.groupings]
+        return {"route": route, "receivers": receivers}
 
     def start(self) -> None:
         # JSON is YAML: no YAML library needed to write the configuration.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,10 +45,11 @@ def start_alertmanager(alertmanager_binary: str, host: FunctionHost, token_file:
     """Starts an Alertmanager whose webhook posts to `host`; every one started is stopped at teardown."""
     started: list[Alertmanager] = []
 
-    def start() -> Alertmanager:
+    def start(**options: Any) -> Alertmanager:
         workdir = tmp_path / f"alertmanager-{len(started)}"
         workdir.mkdir()
-        manager = Alertmanager(alertmanager_binary, workdir, webhook_url=host.url + "/", token_file=token_file)
+        manager = Alertmanager(alertmanager_binary, workdir, webhook_url=host.url + "/", token_file=token_file,
+                               **options)
         started.append(manager)
         manager.start()
         return manager

@@ -9,6 +9,7 @@ records, each with a deadline.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -378,3 +379,42 @@ def test_alert_with_labels_only_is_stored_and_announced(
     rows = deliver_and_wait(appwrite, manager, [done], status="resolved", expected=firing + resolved)
     check_row(rows[bare.fingerprint], done, status="resolved", received_after=bare.starts_at)
     assert appwrite.sent() == sorted(firing + resolved)
+
+
+def pushed_alerts(appwrite: Appwrite, status: str) -> Counter[str]:
+    """How often each alert was announced by push with this status, counting every alert a digest lists."""
+    seen: Counter[str] = Counter()
+    label = f"[{status.upper()}]"
+    for message in appwrite.messages():
+        if message.providertype != "push":
+            continue
+        title = message.data.get("title", "")
+        lines = message.data.get("body", "").splitlines() if title.startswith("[ALERTS]") else [title]
+        seen.update(line for line in lines if line.startswith(label))
+    return seen
+
+
+def test_one_alert_in_two_groups_at_once_is_announced_once(
+    appwrite: Appwrite, host: FunctionHost, start_alertmanager: StartAlertmanager
+) -> None:
+    """Two routes with different `group_by` (`continue: true`) send the same seven alerts at the same moment:
+    one delivery of all seven (a digest) racing seven deliveries of one alert each. Each alert is announced
+    exactly once, in the digest or alone, firing and then resolved, and has one history row per change."""
+    manager = start_alertmanager(groupings=[["alertname"], ["instance"]])
+    start = now_ms()
+    alerts = [PostedAlert({"alertname": "ReplicaLag", "instance": f"db-{i}:9187", "job": "postgres",
+                           "severity": "warning"}, start, {"summary": f"replica db-{i} lags"}) for i in range(7)]
+    def both_groupings_deliver(status: str, posted: list[PostedAlert]) -> None:
+        mark = len(host.logs())
+        manager.post(posted)
+        # One POST of seven alerts and seven of one, each answered 200 (after Alertmanager's retries, if any).
+        manager.wait(f"8 {status} deliveries", lambda: sum(
+            1 for r in posts_since(host, mark) if r["statusCode"] == 200 and "delivery receiver=" in log_text(r)) >= 8)
+        manager.wait(f"rows {status}", lambda: rows_where(appwrite, posted, status=status, notifiedStatus=status))
+        assert pushed_alerts(appwrite, status) == {headline(alert, status): 1 for alert in alerts}
+
+    both_groupings_deliver("firing", alerts)
+    both_groupings_deliver("resolved", [alert.resolved(now_ms()) for alert in alerts])
+    history = [row for row in appwrite.rows("alert_events").values() if row["alertname"] == "ReplicaLag"]
+    assert sorted(Counter((row["fingerprint"], row["kind"]) for row in history).values()) == [1] * 14
+    assert all(row["claim"] is None for row in history)

@@ -24,13 +24,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from .events import PENDING, channel_entries, completed
+from .events import CLAIM_TIMEOUT, PENDING, channel_entries, completed
 from .render import Notice, OutgoingMessage, digest, single
 from .routing import CHANNELS, Channel
 from .rows import parse_datetime
 from .store import SendReport
 
-CLAIM_TIMEOUT = timedelta(minutes=2)
 CLAIM_LOOKBACK = timedelta(days=1)
 CLAIM_LIMIT = 100
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from .decide import Decision, Kind
@@ -37,6 +37,9 @@ SENT = "sent"
 ALREADY_SENT = "already-sent"
 # Claimed, about to go out: the row was written before its messages were sent.
 PENDING = "pending"
+# A claim still pending this long after it was made was left by a delivery that died (well past the function's
+# timeout); the scheduled run completes it (`claims`).
+CLAIM_TIMEOUT = timedelta(minutes=2)
 # An SMS held back by the budget (SMS_BUDGET_PER_HOUR); the next scheduled run summarises it.
 HELD = "held"
 # How many messages of each channel an event led (was the first change carried by): a message counts once.

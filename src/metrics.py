@@ -3,8 +3,8 @@
 Every value is a count Appwrite computes (`list_rows` with `total` and a limit of 1), never a scan. A scrape
 makes a fixed number of calls, all listed by `plan_metrics`: one per severity of METRICS_SEVERITIES plus one
 for all firing alerts (the rest is "other"), one for the alerts resolved in the last 24 hours, one per
-recorded kind of event, one per channel and possible message per event (see `message_depths`), and one read
-of the newest event. Appwrite caps each count at 5,000.
+recorded kind of event, one per channel and possible message per event (see `message_depths`), one for the
+claims left pending past CLAIM_TIMEOUT, and one read of the newest event. Appwrite caps each count at 5,000.
 
 Pure: the queries are plain data that `store` turns into SDK queries; no I/O, no clock.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from .events import MESSAGE_COLUMNS, RECORDED_KINDS
+from .events import CLAIM_TIMEOUT, MESSAGE_COLUMNS, RECORDED_KINDS
 from .routing import CHANNELS, Channel, Route
 from .rows import format_datetime
 
@@ -31,9 +31,9 @@ Table = Literal["alerts", "events"]
 
 @dataclass(frozen=True)
 class Filter:
-    op: Literal["equal", "greaterThanEqual"]
+    op: Literal["equal", "greaterThanEqual", "lessThan", "isNotNull"]
     column: str
-    value: str | int
+    value: str | int | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,8 @@ def plan_metrics(severities: Sequence[str], routes: Iterable[Route], now: dateti
         *(Count("events", (Filter("equal", "kind", kind.value), recent)) for kind in RECORDED_KINDS),
         *(Count("events", (recent, Filter("greaterThanEqual", MESSAGE_COLUMNS[channel], depth)))
           for channel in CHANNELS for depth in range(1, depths[channel] + 1)),
+        Count("events", (Filter("isNotNull", "claim"),
+                         Filter("lessThan", "at", format_datetime(now - CLAIM_TIMEOUT)))),
     ]
     return MetricsPlan(tuple(severities), depths, tuple(counts))
 
@@ -110,6 +112,7 @@ def render(plan: MetricsPlan, counts: Sequence[int], newest_event_at: datetime |
     resolved = next(answers)
     by_kind = [next(answers) for _ in RECORDED_KINDS]
     messages = {channel: sum(next(answers) for _ in range(plan.depths[channel])) for channel in CHANNELS}
+    stuck = next(answers)
 
     out = _Exposition()
     out.gauge(
@@ -128,6 +131,13 @@ def render(plan: MetricsPlan, counts: Sequence[int], newest_event_at: datetime |
         "Messages created in Appwrite Messaging for the changes recorded in the last hour, by channel; a "
         "digest counts once.",
         [({"channel": channel}, n) for channel, n in messages.items()],
+    )
+    out.gauge(
+        "claims_pending",
+        "Changes claimed by a delivery more than 2 minutes ago whose messages are not known to have gone out: "
+        "a delivery died after claiming them. The scheduled run completes them each minute; above 0 for "
+        "long, it is not running or fails.",
+        [({}, stuck)],
     )
     out.gauge("last_event_timestamp_seconds",
               "Unix time at which the newest recorded change of state was decided; 0 when none is recorded.",

@@ -457,4 +457,8 @@ class AppwriteStore:
 def _query(condition: Filter) -> str:
     if condition.op == "equal":
         return str(Query.equal(condition.column, condition.value))
+    if condition.op == "lessThan":
+        return str(Query.less_than(condition.column, condition.value))
+    if condition.op == "isNotNull":
+        return str(Query.is_not_null(condition.column))
     return str(Query.greater_than_equal(condition.column, condition.value))

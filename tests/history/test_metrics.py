@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
 import pytest
+import requests
 
 from devkit import payloads as p
 from devkit.bench.proxy import CountingRelay
@@ -110,6 +111,7 @@ class TestValues:
             **{("alert_processor_events_1h", kind): sum(1 for e in recorded if e["kind"] == kind)
                for kind in ("fired", "refired", "resolved", "resolved-unseen", "stale-ignored")},
             **{("alert_processor_messages_1h", channel): sent[channel] for channel in ("push", "sms", "email")},
+            ("alert_processor_claims_pending", ""): 0,
             ("alert_processor_last_event_timestamp_seconds", ""): newest.timestamp(),
         }
         # The same, spelled out: the story's own numbers.
@@ -131,8 +133,27 @@ class TestValues:
     def test_an_empty_project_scrapes_as_zeros(self, host: FunctionHost, appwrite: Appwrite) -> None:
         """Nothing stored yet: every gauge is present and 0."""
         got = samples(scrape(host).text)
-        assert len(got) == 5 + 1 + 5 + 3 + 1
+        assert len(got) == 5 + 1 + 5 + 3 + 1 + 1
         assert set(got.values()) == {0}
+
+    def test_a_claim_left_by_a_dead_delivery_shows_until_the_scheduled_run_completes_it(
+        self, host: FunctionHost, appwrite: Appwrite
+    ) -> None:
+        """A delivery dies after claiming (every push fails); once the claim is over 2 minutes old the gauge says
+        1, and after a scheduled run it says 0 again, the pushes sent."""
+        appwrite.control.add_fault(r"/messaging/messages/push$", method="POST", count=100, status=503)
+        assert deliver(host.url, p.payload([p.alert(severity="warning")])).status_code == 503
+        appwrite.control.clear_faults()
+        [claim_id] = appwrite.rows("alert_events")
+        assert samples(scrape(host).text)[("alert_processor_claims_pending", "")] == 0
+        made = datetime.now(UTC) - timedelta(minutes=3)
+        appwrite.tables.update_row("monitoring", "alert_events", claim_id,
+                                   {"at": made.isoformat(timespec="milliseconds")})
+        assert samples(scrape(host).text)[("alert_processor_claims_pending", "")] == 1
+        reply = requests.post(host.url + "/_host/schedule", timeout=30)
+        assert reply.json()["claimsCompleted"] == 1
+        assert samples(scrape(host).text)[("alert_processor_claims_pending", "")] == 0
+        assert [m.providertype for m in appwrite.messages()] == ["push"]
 
     def test_appwrite_outage_during_a_scrape_is_503(self, host: FunctionHost, appwrite: Appwrite) -> None:
         """Appwrite failing the counts: 503 with Retry-After, so Prometheus marks the target down."""
@@ -157,20 +178,20 @@ def quiet(appwrite: Appwrite) -> None:
 
 
 class TestCalls:
-    def test_a_scrape_makes_sixteen_counting_calls_whatever_is_stored(
+    def test_a_scrape_makes_seventeen_counting_calls_whatever_is_stored(
         self, host: FunctionHost, appwrite: Appwrite
     ) -> None:
-        """Default settings: 4 severities + all firing + resolved + 5 kinds + 4 message counts + newest = 16 row
-        listings, on an empty project and after a story alike."""
+        """Default settings: 4 severities + all firing + resolved + 5 kinds + 4 message counts + pending claims +
+        newest = 17 row listings, on an empty project and after a story alike."""
         assert scrape(host).status_code == 200
-        assert appwrite.control.calls() == {LIST_ROWS: 16}
+        assert appwrite.control.calls() == {LIST_ROWS: 17}
         a_story(host)
         appwrite.control.reset_calls()
         assert scrape(host).status_code == 200
-        assert appwrite.control.calls() == {LIST_ROWS: 16}
+        assert appwrite.control.calls() == {LIST_ROWS: 17}
 
     def test_custom_severities_and_the_tables_each_call_reads(self, emulator: Emulator, appwrite: Appwrite) -> None:
-        """METRICS_SEVERITIES=page,critical: those two and "other", in 14 calls: 4 on alerts, 10 on the history,
+        """METRICS_SEVERITIES=page,critical: those two and "other", in 15 calls: 4 on alerts, 11 on the history,
         each a count with a limit of 1 except the one read of the newest event."""
         with CountingRelay(emulator.endpoint) as relay, FunctionHost(
             REPO_ROOT, api_key=emulator.api_key, echo=False,
@@ -184,7 +205,7 @@ class TestCalls:
         assert {label: n for (name, label), n in got.items() if name == "alert_processor_alerts_firing"} == {
             "page": 1, "critical": 1, "other": 1}
         tables = Counter(urlsplit(line.split(" ")[1]).path.split("/")[-2] for line in lines)
-        assert tables == {"alerts": 4, "alert_events": 10}
+        assert tables == {"alerts": 4, "alert_events": 11}
         assert all(line.startswith("GET ") for line in lines)
         limits = Counter(re.findall(r'"method":"limit","values":\[(\d+)\]', unquote(" ".join(lines))))
-        assert limits == {"1": 14}
+        assert limits == {"1": 15}

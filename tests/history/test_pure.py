@@ -98,9 +98,10 @@ class TestMetrics:
         assert message_depths(routes) == {"push": 1, "sms": 1, "email": 2}
 
     def test_plan_counts_follow_the_documented_formula(self) -> None:
-        """severities + 1 + 1 + kinds + sum of depths counts (the newest event is read besides)."""
+        """severities + 1 + 1 + kinds + sum of depths + 1 (pending claims) counts (the newest event is read
+        besides)."""
         plan = plan_metrics(DEFAULT_METRICS_SEVERITIES, ROUTES, NOW)
-        assert len(plan.counts) == 4 + 1 + 1 + 5 + (2 + 1 + 1) == 15
+        assert len(plan.counts) == 4 + 1 + 1 + 5 + (2 + 1 + 1) + 1 == 16
         resolved = plan.counts[5]
         assert [(f.op, f.column, f.value) for f in resolved.filters] == [
             ("equal", "status", "resolved"), ("greaterThanEqual", "endsAt", "2026-11-26T04:00:00.000+00:00")]
@@ -109,18 +110,19 @@ class TestMetrics:
         """Events leading >= 1 and >= 2 push messages add up to the push messages; firing alerts of unlisted
         severities are "other", never negative."""
         plan = plan_metrics(("critical",), ROUTES, NOW)
-        # critical, all firing, resolved, 5 kinds, push >= 1, push >= 2, sms >= 1, email >= 1
-        text = render(plan, [3, 2, 7, 1, 0, 0, 0, 0, 5, 4, 1, 0], NOW - timedelta(milliseconds=1500))
+        # critical, all firing, resolved, 5 kinds, push >= 1, push >= 2, sms >= 1, email >= 1, pending claims
+        text = render(plan, [3, 2, 7, 1, 0, 0, 0, 0, 5, 4, 1, 0, 2], NOW - timedelta(milliseconds=1500))
         assert 'alert_processor_alerts_firing{severity="other"} 0\n' in text
         assert 'alert_processor_messages_1h{channel="push"} 9\n' in text
         assert 'alert_processor_messages_1h{channel="sms"} 1\n' in text
+        assert "alert_processor_claims_pending 2\n" in text
         assert f"alert_processor_last_event_timestamp_seconds {NOW.timestamp() - 1.5}\n" in text
-        assert text.count("# TYPE ") == text.count("# HELP ") == 5
+        assert text.count("# TYPE ") == text.count("# HELP ") == 6
         assert all(line.split()[3] == "gauge" for line in text.splitlines() if line.startswith("# TYPE"))
 
     def test_render_refuses_a_wrong_number_of_answers(self) -> None:
         """Counts must answer the plan one to one."""
-        with pytest.raises(ValueError, match="15 counts planned, 14 given"):
+        with pytest.raises(ValueError, match="16 counts planned, 14 given"):
             render(plan_metrics(DEFAULT_METRICS_SEVERITIES, ROUTES, NOW), [0] * 14, None)
 
 

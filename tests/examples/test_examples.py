@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import re
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from src.metrics import plan_metrics, render
+from src.settings import DEFAULT_METRICS_SEVERITIES
 from tests.examples.conftest import EXAMPLES
 
 ALERTMANAGER_YML = EXAMPLES / "alertmanager.yml"
 RULES = EXAMPLES / "prometheus" / "infrastructure-alerts.yml"
 RULE_TESTS = EXAMPLES / "prometheus" / "infrastructure-alerts.test.yml"
+OWN_RULES = EXAMPLES / "prometheus" / "alert-processor-alerts.yml"
+OWN_RULE_TESTS = EXAMPLES / "prometheus" / "alert-processor-alerts.test.yml"
 TOKEN_FILE = "/etc/alertmanager/alert-processor.token"
 
 
@@ -235,3 +240,26 @@ def test_rules_cover_eight_groups_and_every_rule_has_severity_and_annotations() 
         assert severity is not None and severity.group(1) in {"emergency", "critical", "warning", "info"}, name
         for annotation in ("summary", "description", "runbook_url"):
             assert re.search(rf"^          {annotation}: \S", rule, flags=re.MULTILINE), (name, annotation)
+
+
+# --- the rules about alert-processor itself ------------------------------------------------------------
+
+
+def test_alert_processor_rules_pass_promtool_and_their_unit_tests(promtool: str) -> None:
+    """The two rules about the function load with every lint fatal and pass their unit tests."""
+    checked = run(promtool, "check", "rules", "--lint=all", "--lint-fatal", OWN_RULES)
+    assert checked.returncode == 0 and "SUCCESS: 2 rules found" in checked.stdout, checked.stdout + checked.stderr
+    tested = run(promtool, "test", "rules", OWN_RULE_TESTS)
+    assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
+
+
+def test_alert_processor_rules_watch_metrics_the_function_exposes() -> None:
+    """Every alert_processor_* series a rule reads is one /metrics answers, and `up` is read for the scrape job
+    the example scrape configuration names."""
+    plan = plan_metrics(DEFAULT_METRICS_SEVERITIES, (), datetime(2026, 11, 27, tzinfo=UTC))
+    text = render(plan, [0] * len(plan.counts), None)
+    exposed = set(re.findall(r"^# TYPE (alert_processor_\w+) gauge$", text, flags=re.MULTILINE))
+    read = set(re.findall(r"\b(alert_processor_\w+)", OWN_RULES.read_text()))
+    assert read and read <= exposed
+    job = re.search(r"job_name: (\S+)", (EXAMPLES / "prometheus" / "scrape-alert-processor.yml").read_text())
+    assert job is not None and f'up{{job="{job.group(1)}"}}' in OWN_RULES.read_text()

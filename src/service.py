@@ -130,19 +130,65 @@ class Outgoing:
         return {message.message_id for message in (*self.messages, *self.held)}
 
 
-def _outgoing(plan: DeliveryPlan, store: AlertStore, *, known: AbstractSet[str], policy: Policy, linker: Linker,
-              events_shaper: RowShaper, now: datetime) -> Outgoing:
-    if not plan.announcements:
-        return Outgoing(plan.messages)
-    messages = list(plan.messages)
-    flaps = judge_flapping(plan.announcements, store, known=known, policy=policy, linker=linker,
-                           shaper=events_shaper, now=now)
-    if flaps.changed:
-        messages = [*group_messages(flaps.announced, linker), *flaps.flapping_messages]
-    gated = gate_sms(messages, store, policy, now)
-    if not flaps.changed:
-        return Outgoing(gated.send, gated.held)
-    return Outgoing(gated.send, gated.held, flaps.markers, flaps.notes, flaps.suppressed)
+@dataclass(frozen=True)
+class _Delivery:
+    """What every step of one delivery needs besides its plan."""
+
+    payload: WebhookPayload
+    store: AlertStore
+    known: AbstractSet[str]  # fingerprints that had a row
+    policy: Policy
+    linker: Linker
+    events_shaper: RowShaper
+    now: datetime
+    owner: str  # `claim_owner(payload)`
+
+    def outgoing(self, plan: DeliveryPlan) -> Outgoing:
+        """The messages of the plan after the on-call rules: flapping (reads history), the SMS budget (counts)."""
+        if not plan.announcements:
+            return Outgoing(plan.messages)
+        messages = list(plan.messages)
+        flaps = judge_flapping(plan.announcements, self.store, known=self.known, policy=self.policy,
+                               linker=self.linker, shaper=self.events_shaper, now=self.now)
+        if flaps.changed:
+            messages = [*group_messages(flaps.announced, self.linker), *flaps.flapping_messages]
+        gated = gate_sms(messages, self.store, self.policy, self.now)
+        if not flaps.changed:
+            return Outgoing(gated.send, gated.held)
+        return Outgoing(gated.send, gated.held, flaps.markers, flaps.notes, flaps.suppressed)
+
+    def history(self, plan: DeliveryPlan, out: Outgoing) -> list[dict[str, Any]]:
+        """The history rows of the plan, the announced changes' as claims (their messages pending)."""
+        return event_rows(self.payload, replace(plan, messages=out.messages), (), shaper=self.events_shaper,
+                          now=self.now, held=out.held, notes=out.notes, claim=self.owner)
+
+    def claim(self, plan: DeliveryPlan) -> tuple[DeliveryPlan, Outgoing, list[dict[str, Any]]]:
+        """Create the history rows, announced changes as claims; leave out the changes another delivery claimed
+        (or announced) first. Returns the plan and messages left, and this delivery's rows."""
+        out = self.outgoing(plan)
+        rows = self.history(plan, out)
+        if not rows and not out.markers:
+            return plan, out, rows
+        existing = self.store.claim_events([*rows, *out.markers])
+        mine = out.message_ids()
+        taken = {
+            notice.occurrence_key for notice, _ in plan.announcements
+            if (row := existing.get(event_id(notice.occurrence_key))) is not None
+            and not ours_to_send(row, self.owner, mine)
+        } if existing else set()
+        if not taken:
+            return plan, out, rows
+        first_markers = {row["$id"] for row in out.markers}
+        taken_rows = {event_id(key) for key in taken}
+        plan = plan.without(taken, self.linker)
+        out = self.outgoing(plan)
+        rows = [row for row in self.history(plan, out) if row["$id"] not in taken_rows]
+        # The claims kept still name the messages planned with the changes left out: name the ones sent now.
+        self.store.update_events([row for row in rows if row["claim"] is not None])
+        new_markers = [row for row in out.markers if row["$id"] not in first_markers]
+        if new_markers:
+            self.store.write_events(new_markers)
+        return plan, out, rows
 
 
 def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tuple[Route, ...],
@@ -151,48 +197,16 @@ def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tupl
     fingerprints = [alert.fingerprint for alert in payload.alerts]
     stored = store.fetch_alerts(fingerprints) if fingerprints else {}
     plan = plan_delivery(payload, stored, routes=routes, shaper=shaper, now=now, linker=linker, decider=decider)
-    owner = claim_owner(payload)
-
-    def outgoing_of(plan: DeliveryPlan) -> Outgoing:
-        return _outgoing(plan, store, known=stored.keys(), policy=policy, linker=linker,
-                         events_shaper=events_shaper, now=now)
-
-    def history(plan: DeliveryPlan, out: Outgoing) -> list[dict[str, Any]]:
-        """The history rows, the announced changes' as claims (their messages pending)."""
-        return event_rows(payload, replace(plan, messages=out.messages), (), shaper=events_shaper, now=now,
-                          held=out.held, notes=out.notes, claim=owner)
-
-    out = outgoing_of(plan)
-    claims = history(plan, out)
-    first_markers = {row["$id"] for row in out.markers}
-    existing = store.claim_events([*claims, *out.markers]) if claims or out.markers else {}
-    # Changes whose row existed and is not this delivery's own pending claim: another delivery announces them
-    # (or an earlier attempt did), so they are left out here, and so is their row.
-    mine = out.message_ids()
-    taken = {
-        notice.occurrence_key for notice, _ in plan.announcements
-        if (row := existing.get(event_id(notice.occurrence_key))) is not None and not ours_to_send(row, owner, mine)
-    } if existing else set()
-    taken_rows = {event_id(key) for key in taken}
-    if taken:
-        plan = plan.without(taken, linker)
-        out = outgoing_of(plan)
-        claims = [row for row in history(plan, out) if row["$id"] not in taken_rows]
-        # The claims kept still name the messages planned with the changes left out: name the ones sent now.
-        store.update_events([row for row in claims if row["claim"] is not None])
-        new_markers = [row for row in out.markers if row["$id"] not in first_markers]
-        if new_markers:
-            store.write_events(new_markers)
+    delivery = _Delivery(payload, store, stored.keys(), policy, linker, events_shaper, now, claim_owner(payload))
+    plan, out, rows = delivery.claim(plan)
     logged = (sms_rows(out.messages, out.held, now)
               if policy.sms_budget_per_hour > 0 and (out.held or any(m.channel == "sms" for m in out.messages))
               else [])
     report = store.send_messages(list(out.messages), logged) if out.messages or logged else SendReport((), ())
-    done = completed([row for row in claims if row["claim"] is not None],
-                     {message.message_id for message in report.sent})
+    done = completed([row for row in rows if row["claim"] is not None], {m.message_id for m in report.sent})
     if done or plan.rows:
         store.finish_delivery(done, list(plan.rows))
-    recorded = sum(1 for row in claims if row["$id"] not in taken_rows)
-    return summarise(payload, plan, report, recorded, sms_held=len(out.held), silenced=out.silenced)
+    return summarise(payload, plan, report, len(rows), sms_held=len(out.held), silenced=out.silenced)
 
 
 def scrape_metrics(store: MetricsStore, *, severities: Sequence[str], routes: Sequence[Route],

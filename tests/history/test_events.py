@@ -13,6 +13,8 @@ from devkit import payloads as p
 from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
 from scripts.bootstrap_schema import main as bootstrap
+from src.provision import load_settings, run
+from src.schema import load_schema
 from tests.conftest import REPO_ROOT, function_env
 from tests.harness import PROJECT_ID, Appwrite, deliver
 from tests.history.conftest import events, kinds, ok
@@ -248,3 +250,36 @@ class TestDeployment:
             assert deliver(bad.url, p.payload([p.alert()])).status_code == 500
             assert name in " ".join(bad.logs()[-1]["errors"])
         assert appwrite.control.calls() == {}
+
+
+class TestUpgrade:
+    def test_a_project_bootstrapped_before_claims_existed_fails_clearly_until_the_bootstrap_runs_again(
+        self, host: FunctionHost, emulator: Emulator
+    ) -> None:
+        """A project whose history table lacks the `claim` column (bootstrapped by an older version): a delivery
+        with a change answers 500, sends nothing and logs that the table differs from schema/ with the command
+        to run; re-running the bootstrap adds the column and index, and the retried delivery announces once."""
+        current = load_schema()
+        events_table = current.table("alert_events")
+        older_events = events_table.model_copy(update={
+            "columns": tuple(c for c in events_table.columns if c.key != "claim"),
+            "indexes": tuple(i for i in events_table.indexes if "claim" not in i.columns),
+        })
+        older = current.model_copy(update={"tables": tuple(
+            older_events if table.id == "alert_events" else table for table in current.tables)})
+        emulator.control.reset()
+        settings = load_settings(older, {}, endpoint=emulator.endpoint, project=PROJECT_ID, key=emulator.api_key)
+        assert run(settings, schema=older).exit_code == 0
+        appwrite = Appwrite(emulator)
+        body = p.payload([p.alert(starts_at=T0)])
+        mark = len(host.logs())
+
+        reply = deliver(host.url, body)
+        assert reply.status_code == 500
+        errors = " ".join(" ".join(record["errors"]) for record in host.logs()[mark:])
+        assert "Unknown attribute" in errors and "bootstrap_schema.py --check" in errors
+        assert appwrite.messages() == [] and appwrite.rows() == {}
+
+        assert bootstrap(["--endpoint", emulator.endpoint, "--project", PROJECT_ID, "--key", emulator.api_key]) == 0
+        assert deliver(host.url, body).status_code == 200
+        assert len(appwrite.messages()) == 3 and len(events(appwrite)) == 1

@@ -5,12 +5,17 @@ runtime host (several worker processes), both on 127.0.0.1 only, then runs concu
 time and number of requests. Each sender plays stories of one Alertmanager group after another, with a mix
 of group sizes (1 to 120 alerts, so digests and two-batch writes occur) and severities: fire (sometimes as
 two identical copies at once, as an HA pair sends them), re-deliver, resolve half, resolve all, re-deliver,
-re-fire (same startsAt) or fire a new occurrence, resolve again.
+re-fire (same startsAt) or fire a new occurrence, resolve again. Now and then a story is an *overlap* story
+instead: 6 to 16 warnings fired, then resolved, each time as three deliveries posted at the same moment (the
+whole group and two overlapping parts of it, as routes with different `group_by` send one alert in several
+groups), so digests race single messages for the same alerts.
 
 Each sender owns its alerts (a `sender` label) and its topics (`ALERT_ROUTES` routes its label to topics of its
 own), so it knows exactly how many messages its story must create: one per change of state per target, or one
 digest per target when more than 5 changes go to it in one delivery. At the end the messages Appwrite holds
-are counted per sender; more than expected are duplicates, fewer are missing.
+are counted per sender; more than expected are duplicates, fewer are missing. Which delivery of an overlap
+story announces which alert is up to the race, so those are checked alert by alert instead: every firing and
+every resolve announced exactly once, alone or listed in a digest.
 
 Reported: requests/s, latency p50/p95/p99/max, errors (any answer but 200, or no answer), duplicates, missing
 messages, and each worker's resident memory at the start, half-way and the end. Exit status 1 when there were errors,
@@ -27,6 +32,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -51,8 +57,10 @@ TOKEN = "soak-webhook-token-0123456789abcdef"
 GROUP_SIZES = (1, 1, 2, 3, 5, 8, 8, 30, 120)
 # More changes than this to one topic and channel in one delivery become one digest (src/plan.py).
 DIGEST_THRESHOLD = 5
-# Identical copies at once only for groups written in one batch: see `Sender.play`.
-MAX_COPIED_GROUP = 100
+# Overlap stories: how often, and their sizes (at most 20, so a digest lists every alert it carries).
+OVERLAP_SHARE = 0.25
+OVERLAP_SIZES = (6, 8, 12, 16)
+OVERLAP_NAME = "SoakOverlap"
 MAX_SECONDS = 3600.0
 REQUEST_TIMEOUT_SECONDS = 30.0
 _PROCESSING_SECONDS = 0.01
@@ -99,6 +107,9 @@ class Tally:
     expected: int = 0
     reported_sent: int = 0
     stories: int = 0
+    overlap_stories: int = 0
+    # The headline of every change an overlap story must announce exactly once.
+    overlap_expected: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def answered(self, seconds: float, error: str | None = None, sent: int = 0) -> None:
@@ -136,7 +147,7 @@ class Sender:
 
     # -- HTTP -----------------------------------------------------------------------------------
 
-    def _post(self, body: bytes) -> None:
+    def _post(self, body: bytes, counted: bool = True) -> None:
         """One delivery on a new connection (so the kernel spreads them over the workers), as Alertmanager."""
         started = time.monotonic()
         try:
@@ -149,19 +160,34 @@ class Sender:
         if reply.status_code != 200:
             self.tally.answered(took, f"HTTP {reply.status_code}: {reply.text[:200]}")
             return
-        self.tally.answered(took, sent=int(reply.json().get("messagesSent", 0)))
+        self.tally.answered(took, sent=int(reply.json().get("messagesSent", 0)) if counted else 0)
+
+    def _post_together(self, bodies: Sequence[bytes], counted: bool = True) -> None:
+        if len(bodies) == 1:
+            self._post(bodies[0], counted)
+            return
+        with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+            list(pool.map(lambda body: self._post(body, counted), bodies))
 
     def deliver(self, alerts: list[dict[str, Any]], changed: Sequence[dict[str, Any]], *, copies: int = 1) -> bool:
         """Post the group (`copies` identical copies at once); False when the run's budget is spent."""
         if not self.budget.take(copies):
             return False
-        body = json.dumps(p.payload(alerts)).encode()
-        if copies == 1:
-            self._post(body)
-        else:
-            with ThreadPoolExecutor(max_workers=copies) as pool:
-                list(pool.map(lambda _: self._post(body), range(copies)))
+        self._post_together([json.dumps(p.payload(alerts)).encode()] * copies)
         self.tally.expected += expected_messages(changed)
+        return True
+
+    def deliver_overlapping(self, alerts: list[dict[str, Any]], status: str) -> bool:
+        """Post the group and two overlapping parts of it at once; each alert's change must be announced once."""
+        if not self.budget.take(3):
+            return False
+        third = len(alerts) // 3
+        groups = [alerts, alerts[:len(alerts) - third], alerts[third:]]
+        self._post_together([json.dumps(p.payload(group)).encode() for group in groups], counted=False)
+        label = "[FIRING]" if status == "firing" else "[RESOLVED]"
+        self.tally.overlap_expected += [
+            f"{label} {a['labels']['alertname']} on {a['labels']['instance']} ({a['labels']['severity']})"
+            for a in alerts]
         return True
 
     # -- stories --------------------------------------------------------------------------------
@@ -176,15 +202,29 @@ class Sender:
             for i in range(size)
         ]
 
+    def play_overlap(self, story: int) -> bool:
+        """Warnings fired, then resolved, each time by three overlapping deliveries at once."""
+        name = f"{OVERLAP_NAME}{self.index}x{story}"
+        starts = datetime(2026, 11, 27, 3, 0, tzinfo=UTC) + timedelta(minutes=story)
+        firing = [p.alert(name, severity="warning", instance=f"node-{i:03d}:9100", starts_at=starts,
+                          labels={"sender": sender_label(self.index)})
+                  for i in range(self.random.choice(OVERLAP_SIZES))]
+        resolved = [p.resolved(a, starts + timedelta(minutes=5)) for a in firing]
+        if not (self.deliver_overlapping(firing, "firing") and self.deliver_overlapping(resolved, "resolved")):
+            return False
+        self.tally.overlap_stories += 1
+        return True
+
     def play(self, story: int) -> bool:
         """One group's life; False when the budget ran out (the story may be cut short, expectations stay exact)."""
+        if self.random.random() < OVERLAP_SHARE:
+            return self.play_overlap(story)
         firing = self._group(story)
         half = len(firing) // 2
         resolved = [p.resolved(a, datetime.fromisoformat(a["startsAt"][:26] + "+00:00") + timedelta(minutes=5))
                     for a in firing]
-        # Two identical copies at once, as an HA pair sends them; not for groups written in two batches, where a
-        # copy reading between the other's batches would announce half the group again (a known weakness).
-        copies = 2 if len(firing) <= MAX_COPIED_GROUP and self.random.random() < 0.5 else 1
+        # Two identical copies at once, as an HA pair sends them.
+        copies = 2 if self.random.random() < 0.5 else 1
         steps: list[tuple[list[dict[str, Any]], Sequence[dict[str, Any]], int]] = [
             (firing, firing, copies),
             (firing, [], 1),
@@ -218,6 +258,8 @@ class Report:
     seconds: float
     requests: int
     stories: int
+    overlap_stories: int
+    overlap_announcements: int
     latencies_ms: dict[str, float]
     errors: int
     error_samples: list[str]
@@ -245,11 +287,13 @@ class Report:
         lines = [
             f"soak: {self.senders} senders, {self.workers} workers, emulator latency {self.latency_ms:g} ms",
             f"  duration        {self.seconds:.1f} s",
-            f"  requests        {self.requests} ({self.requests / self.seconds:.1f}/s), {self.stories} stories",
+            f"  requests        {self.requests} ({self.requests / self.seconds:.1f}/s), {self.stories} stories "
+            f"and {self.overlap_stories} overlap stories",
             f"  latency ms      p50 {lat['p50']:.1f}  p95 {lat['p95']:.1f}  p99 {lat['p99']:.1f}  max {lat['max']:.1f}",
             f"  errors          {self.errors}" + (f"  e.g. {self.error_samples[:3]}" if self.error_samples else ""),
             f"  messages        expected {self.expected_messages}, created {self.created_messages}, "
-            f"reported sent {self.reported_messages}",
+            f"reported sent {self.reported_messages} (besides the overlap stories'); overlap stories: "
+            f"{self.overlap_announcements} changes to announce once each",
             f"  duplicates      {self.duplicates}",
             f"  missing         {self.missing}",
             "  worker RSS MiB  start " + " ".join(f"{v:.1f}" for v in self.rss_start_mib)
@@ -308,19 +352,30 @@ class EmulatorProcess:
         return EmulatorControl(self.endpoint)
 
 
-def _messages_by_topic(emulator: EmulatorProcess) -> dict[str, int]:
+def _messages(emulator: EmulatorProcess) -> list[tuple[str, list[str]]]:
+    """Every message Appwrite holds: its topic and the alerts it names (a push title, or a digest's lines)."""
     client = Client().set_endpoint(emulator.endpoint).set_project(PROJECT_ID).set_key(emulator.api_key)
     messaging = Messaging(client)
-    counts: dict[str, int] = {}
+    found: list[tuple[str, list[str]]] = []
     cursor: list[str] = []
     while True:
         page = messaging.list_messages(queries=[Query.limit(100), *cursor])
         for message in page.messages:
-            topic = message.topics[0] if message.topics else ""
-            counts[topic] = counts.get(topic, 0) + 1
+            title = str(message.data.get("title") or "")
+            body = str(message.data.get("body") or "")
+            found.append((message.topics[0] if message.topics else "",
+                          body.splitlines() if title.startswith("[ALERTS]") else [title]))
         if len(page.messages) < 100:
-            return counts
+            return found
         cursor = [Query.cursor_after(page.messages[-1].id)]
+
+
+def overlap_check(expected: Sequence[str], announced: Counter[str]) -> tuple[int, int]:
+    """(duplicates, missing) among the overlap stories' announcements."""
+    wanted = Counter(expected)
+    duplicates = sum(max(0, count - wanted[line]) for line, count in announced.items())
+    missing = sum(max(0, count - announced[line]) for line, count in wanted.items())
+    return duplicates, missing
 
 
 def run(*, seconds: float, senders: int, workers: int, latency_ms: float, max_requests: int, seed: int,
@@ -362,8 +417,18 @@ def run(*, seconds: float, senders: int, workers: int, latency_ms: float, max_re
             if progress:
                 print(file=sys.stderr)
             rss_end = _rss_mib(host.pids)
-            by_topic = _messages_by_topic(emulator)
-    duplicates = missing = created = 0
+            messages = _messages(emulator)
+    by_topic: Counter[str] = Counter()
+    overlap_announced: Counter[str] = Counter()
+    for topic, named in messages:
+        about_overlap = [line for line in named if OVERLAP_NAME in line]
+        if about_overlap:
+            overlap_announced.update(line for line in about_overlap if line.startswith(("[FIRING]", "[RESOLVED]")))
+        else:
+            by_topic[topic] += 1
+    duplicates, missing = overlap_check([line for s in team for line in s.tally.overlap_expected],
+                                        overlap_announced)
+    created = 0
     for s in team:
         mine = by_topic.get(critical_topic(s.index), 0) + by_topic.get(all_topic(s.index), 0)
         created += mine
@@ -375,6 +440,8 @@ def run(*, seconds: float, senders: int, workers: int, latency_ms: float, max_re
         seconds=elapsed,
         requests=sum(s.tally.requests for s in team),
         stories=sum(s.tally.stories for s in team),
+        overlap_stories=sum(s.tally.overlap_stories for s in team),
+        overlap_announcements=sum(len(s.tally.overlap_expected) for s in team),
         latencies_ms={"p50": percentile(latencies, 0.50), "p95": percentile(latencies, 0.95),
                       "p99": percentile(latencies, 0.99), "max": max(latencies, default=0.0)},
         errors=len(errors),

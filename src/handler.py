@@ -8,8 +8,9 @@ Appwrite, before the Bearer token is accepted.
 `GET /metrics` is the Prometheus exposition, behind its own token (METRICS_TOKEN; 404 while it is unset);
 `GET /ack?...` acknowledges an alert through a signed link, which is its own credential (ACK_SIGNING_KEY;
 404 while it is unset); any other GET is the health check. A scheduled execution (`x-appwrite-trigger:
-schedule`, which only Appwrite can set, on a POST with an empty body) runs the on-call rules: escalations,
-"stable again" messages and SMS summaries; every other POST is a webhook delivery.
+schedule`, which only Appwrite can set, on a POST with an empty body) completes the claims dead deliveries
+left (`claims`), runs the on-call rules (escalations, "stable again" messages, SMS summaries) and repairs
+firing/resolved races (`repair`); every other POST is a webhook delivery.
 """
 
 from __future__ import annotations
@@ -186,11 +187,12 @@ def _schedule(request: Request, settings: Settings, *, make_store: StoreFactory,
     moment = now()
     try:
         signer = _signer(request, settings, moment)
+        # First what a dead delivery left unannounced: an escalation of a page nobody received would be odd.
+        finished = finish_claims(store, now=moment, link=signer.link)
         summary = run_schedule(store, routes=settings.routes, policy=settings.policy,
                                signer=signer, shaper=_events_shaper(), now=moment)
         repaired = repair_races(store, routes=settings.routes, shaper=_shaper(), events_shaper=_events_shaper(),
                                 now=moment, policy=settings.policy, linker=signer)
-        finished = finish_claims(store, now=moment, link=signer.link)
     except TransientAppwriteError as exc:
         error(f"scheduled run not completed, the next one carries on: {exc}")
         return Reply(503, {"error": "Appwrite is unavailable; retry later"})

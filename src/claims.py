@@ -10,10 +10,10 @@ copy; the rest goes out now. Then it completes the rows.
 
 A message is rebuilt from the claims that name it and the alert rows (summary, description, labels), so its
 words can differ from the ones first planned; its ID, the one thing that keeps it from going out twice, does
-not.
+not. Except when fewer claims name a message than it was planned to carry (`Named.partial`): see `rebuild`.
 
-Reads per scheduled run: one (the oldest pending claims, at most CLAIM_LIMIT); then, only if there are any, the
-rows of those alerts (one read per 100).
+Reads per scheduled run: one (the pending claims, oldest first; one more per 1,000 of them); then, only if there
+are any, the rows of those alerts (one read per 100).
 """
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from .events import CLAIM_TIMEOUT, PENDING, channel_entries, completed
-from .render import Notice, OutgoingMessage, digest, single
+from .render import Notice, OutgoingMessage, digest, message_id, single
 from .routing import CHANNELS, Channel
 from .rows import parse_datetime
 from .store import SendReport
 
 CLAIM_LOOKBACK = timedelta(days=1)
-CLAIM_LIMIT = 100
+# Read whole: a message named by claims beyond the ones read would look partial.
+CLAIM_LIMIT = 5000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # The acknowledge link of a notice for a firing episode (an event ID): `oncall_messages.Signer.link`.
@@ -51,25 +52,36 @@ class ClaimStore(Protocol):
 
 @dataclass(frozen=True)
 class Named:
-    """One message a claim names: where it goes and which claims (history row IDs) it carries."""
+    """One message claims name: where it goes, which claims (history row IDs) name it, and how many changes the
+    delivery planned it to carry."""
 
     message_id: str
     channel: Channel
     topic: str
     row_ids: tuple[str, ...]
+    carries: int
+
+    @property
+    def partial(self) -> bool:
+        """Fewer claims than changes: the delivery died between two of its bulk creates (a claim of more than
+        100 changes takes several), so it never sent this message."""
+        return len(self.row_ids) < self.carries
 
 
 def named_messages(claims: Sequence[Mapping[str, Any]]) -> list[Named]:
     """The pending messages these claims name, each once, in the order first named."""
-    found: dict[str, tuple[Channel, str, list[str]]] = {}
+    found: dict[str, tuple[Channel, str, list[str], int]] = {}
     for row in claims:
         for entry in channel_entries(row):
             channel = entry.get("channel")
             if entry.get("result") != PENDING or channel not in CHANNELS or not entry.get("messageId"):
                 continue
-            _, _, rows = found.setdefault(str(entry["messageId"]), (channel, str(entry.get("topic") or ""), []))
+            carries = entry.get("alerts")
+            _, _, rows, _ = found.setdefault(str(entry["messageId"]), (
+                channel, str(entry.get("topic") or ""), [], carries if isinstance(carries, int) else 0))
             rows.append(str(row["$id"]))
-    return [Named(mid, channel, topic, tuple(rows)) for mid, (channel, topic, rows) in found.items()]
+    return [Named(mid, channel, topic, tuple(rows), carries)
+            for mid, (channel, topic, rows, carries) in found.items()]
 
 
 def _texts(alert_row: Mapping[str, Any] | None) -> tuple[dict[str, str], dict[str, str], str]:
@@ -110,20 +122,30 @@ def notice_of(claim: Mapping[str, Any], alert_row: Mapping[str, Any] | None) -> 
 
 
 def rebuild(claims: Sequence[Mapping[str, Any]], alert_rows: Mapping[str, Mapping[str, Any]],
-            link: EpisodeLinker = no_episode_links) -> list[OutgoingMessage]:
-    """The messages the claims name, under the IDs they name."""
+            link: EpisodeLinker = no_episode_links) -> tuple[list[OutgoingMessage], dict[str, str]]:
+    """The messages the claims name, under the IDs they name; and, by planned ID, the new ID of each partial one.
+
+    A partial message was never sent, and its delivery's retry may still send it whole under its ID: sent under
+    that ID with only the changes claimed, it would make the retry's whole message a refused copy and leave the
+    other changes unannounced. Under an ID of its own it cannot (at worst a retry arriving at this very moment
+    announces the claimed changes a second time)."""
     by_id = {str(row["$id"]): row for row in claims}
     notices = {row_id: notice_of(row, alert_rows.get(str(row.get("fingerprint")))) for row_id, row in by_id.items()}
     links = {row_id: link(notice, row_id) for row_id, notice in notices.items()}
     messages: list[OutgoingMessage] = []
+    renamed: dict[str, str] = {}
     for named in named_messages(claims):
         listed = [notices[row_id] for row_id in named.row_ids]
         if len(listed) == 1:
             message = single(listed[0], named.channel, named.topic, links[named.row_ids[0]])
         else:
             message = digest(listed, named.channel, named.topic, links)
-        messages.append(replace(message, message_id=named.message_id))
-    return messages
+        sent_as = named.message_id
+        if named.partial:
+            sent_as = renamed[named.message_id] = message_id(named.channel, named.topic,
+                                                              [named.message_id, *named.row_ids])
+        messages.append(replace(message, message_id=sent_as))
+    return messages, renamed
 
 
 def finish_claims(store: ClaimStore, *, now: datetime, link: EpisodeLinker = no_episode_links) -> int:
@@ -133,7 +155,7 @@ def finish_claims(store: ClaimStore, *, now: datetime, link: EpisodeLinker = no_
     if not claims:
         return 0
     alert_rows = store.fetch_alerts(sorted({str(row.get("fingerprint")) for row in claims}))
-    messages = rebuild(claims, alert_rows, link)
+    messages, renamed = rebuild(claims, alert_rows, link)
     report = store.send_messages(messages) if messages else SendReport((), ())
-    store.update_events(completed(claims, {message.message_id for message in report.sent}))
+    store.update_events(completed(claims, {message.message_id for message in report.sent}, renamed))
     return len(claims)

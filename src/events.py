@@ -82,9 +82,11 @@ def ours_to_send(row: Mapping[str, Any], owner: str, message_ids: set[str]) -> b
     return row.get("claim") == owner and listed_messages(row) <= message_ids
 
 
-def completed(claims: Sequence[Mapping[str, Any]], sent_now: set[str]) -> list[dict[str, Any]]:
+def completed(claims: Sequence[Mapping[str, Any]], sent_now: set[str],
+              renamed: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """The claims completed: each pending message sent (created now, in `sent_now`) or already sent (Appwrite had
-    it), and no longer claimed. Whole rows: an upsert must carry the required columns even to change two."""
+    it), and no longer claimed; `renamed` names the messages that went out under another ID than planned.
+    Whole rows: an upsert must carry the required columns even to change two."""
     # The changes a digest carries all name the same messages: decode and encode each distinct list once.
     done: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
@@ -94,6 +96,8 @@ def completed(claims: Sequence[Mapping[str, Any]], sent_now: set[str]) -> list[d
             channels = channel_entries(row)
             for entry in channels:
                 if entry.get("result") == PENDING:
+                    if renamed and entry.get("messageId") in renamed:
+                        entry["messageId"] = renamed[entry["messageId"]]
                     entry["result"] = SENT if entry.get("messageId") in sent_now else ALREADY_SENT
             done[raw] = json.dumps(channels, separators=(",", ":"))
         columns = {key: value for key, value in row.items() if not key.startswith("$")}
@@ -155,7 +159,8 @@ def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[Outgo
         listing = (tuple(m.message_id for m in messages), results)
         if listing not in encoded:
             encoded[listing] = json.dumps([
-                {"topic": m.topic, "channel": m.channel, "messageId": m.message_id, "result": result}
+                {"topic": m.topic, "channel": m.channel, "messageId": m.message_id, "result": result,
+                 "alerts": len(m.occurrence_keys)}
                 for m, result in zip(messages, results, strict=True)], separators=(",", ":"))
         note = (notes or {}).get(decision.occurrence_key or "", "")
         counts = led.get(key, {}) if decision.occurrence_key else {}

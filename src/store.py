@@ -77,6 +77,8 @@ _ATTEMPTS = 3
 # Rounds of "create, find which already exist, create the rest" before racing writers count as an outage.
 # History rows read per call (per 100 alerts) by the on-call rules: the newest first.
 HISTORY_LIMIT = 1000
+# Rows per page of the longer reads.
+_PAGE = 1000
 _TRANSIENT_CODES = frozenset({0, 408, 429, 500, 502, 503, 504})
 _BOOTSTRAP_HINT = "run `python scripts/bootstrap_schema.py` against this project"
 _SCOPES_HINT = "the function needs the scopes rows.read, rows.write and messages.write (see appwrite.json)"
@@ -325,11 +327,20 @@ class AppwriteStore:
 
     def pending_claims(self, before: datetime, since: datetime, limit: int) -> list[dict[str, Any]]:
         """History rows still claimed (their messages not known to have gone out), claimed between `since` and
-        `before`, oldest first: one call."""
-        return self._rows("claims", self._events_table_id, [
-            Query.is_not_null("claim"), Query.greater_than_equal("at", format_datetime(since)),
-            Query.less_than("at", format_datetime(before)), Query.order_asc("at"), Query.limit(limit)],
-            "read the pending claims")
+        `before`, oldest first, at most `limit`: one call per 1,000."""
+        filters = [Query.is_not_null("claim"), Query.greater_than_equal("at", format_datetime(since)),
+                   Query.less_than("at", format_datetime(before)), Query.order_asc("at")]
+        found: list[dict[str, Any]] = []
+        cursor: list[str] = []
+        while len(found) < limit:
+            page_size = min(_PAGE, limit - len(found))
+            page = self._rows("claims", self._events_table_id, [*filters, Query.limit(page_size), *cursor],
+                              "read the pending claims")
+            found.extend(page)
+            if len(page) < page_size:
+                break
+            cursor = [Query.cursor_after(str(page[-1]["$id"]))]
+        return found
 
     def list_events(self, *, fingerprint: str | None = None, alertname: str | None = None,
                     since: datetime | None = None, limit: int = 1000) -> list[dict[str, Any]]:

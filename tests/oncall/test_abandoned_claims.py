@@ -16,7 +16,12 @@ from devkit import payloads as p
 from devkit.emulator import Emulator
 from src.claims import CLAIM_TIMEOUT
 from src.errors import TransientAppwriteError
+from src.events import claim_owner, event_rows
 from src.handler import Request
+from src.payload import parse_payload
+from src.plan import plan_delivery
+from src.rows import RowShaper
+from src.schema import load_schema
 from tests.harness import PROJECT_ID, Appwrite
 from tests.oncall.conftest import BASE, Oncall, events, oncall_with
 
@@ -119,3 +124,54 @@ def test_an_overlapping_group_leaves_the_dead_deliverys_alerts_to_the_scheduled_
     seen = headlines(appwrite)
     assert len(seen) == 8 and set(seen.values()) == {1}, seen
     assert results(appwrite) == {"sent": 8}
+
+
+def half_claimed(oncall: Oncall, alerts: list[dict[str, Any]]) -> str:
+    """The state a delivery of `alerts` leaves when it dies between its two bulk creates of claims: the first
+    100 claims made (at T0), the rest not. Returns the ID of the digest it planned."""
+    payload = parse_payload(json.dumps(p.payload(alerts)).encode())
+    schema = load_schema()
+    plan = plan_delivery(payload, {}, routes=oncall.settings.routes, shaper=RowShaper(schema.table("alerts")),
+                         now=T0)
+    rows = event_rows(payload, plan, (), shaper=RowShaper(schema.table("alert_events")), now=T0,
+                      claim=claim_owner(payload))
+    assert oncall.store().claim_events(rows[:100]) == {}
+    [planned] = plan.messages
+    return planned.message_id
+
+
+def digests(appwrite: Appwrite) -> dict[str, int]:
+    """Every push by ID: how many alerts it carries."""
+    return {m.id: int((m.data.get("data") or {}).get("digest") or 1) for m in appwrite.messages()
+            if m.providertype == "push"}
+
+
+def test_a_claim_cut_between_two_bulk_creates_is_announced_in_two_parts_once(
+    oncall: Oncall, appwrite: Appwrite
+) -> None:
+    """150 warnings, the delivery dead after claiming 100: the scheduled run announces those 100 in a digest of
+    their own (not under the planned ID, which a retry would send whole); Alertmanager's next delivery announces
+    the other 50. Every alert once, every history row completed naming the message that carried it."""
+    alerts = [p.alert("Disk", severity="warning", instance=f"node-{i:03d}:9100", starts_at=STARTS) for i in range(150)]
+    planned = half_claimed(oncall, alerts)
+    assert scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(seconds=5))["claimsCompleted"] == 100
+    [first] = digests(appwrite).items()
+    assert first[0] != planned and first[1] == 100
+    oncall.deliver(*alerts, at=T0 + CLAIM_TIMEOUT + timedelta(minutes=1))
+    sent = digests(appwrite)
+    assert sorted(sent.values()) == [50, 100] and planned not in sent
+    history = events(appwrite)
+    assert len(history) == 150 and all(row["claim"] is None for row in history)
+    carried = Counter(c["messageId"] for row in history for c in json.loads(row["channels"]))
+    assert carried == Counter(sent)
+
+
+def test_a_retry_before_the_scheduled_run_sends_the_planned_digest_whole(oncall: Oncall, appwrite: Appwrite) -> None:
+    """The same cut claim, but Alertmanager's retry comes first: it finds its own 100 claims, makes the other 50,
+    and sends the digest as planned; the scheduled run then has nothing to do."""
+    alerts = [p.alert("Disk", severity="warning", instance=f"node-{i:03d}:9100", starts_at=STARTS) for i in range(150)]
+    planned = half_claimed(oncall, alerts)
+    summary = oncall.deliver(*alerts, at=T0 + timedelta(seconds=10))
+    assert summary.messages_sent == 1 and digests(appwrite) == {planned: 150}
+    assert scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(seconds=5))["claimsCompleted"] == 0
+    assert digests(appwrite) == {planned: 150}

@@ -87,7 +87,8 @@ class TestClaimRows:
         for row in rows:
             assert row["claim"] == claim_owner(payload)
             assert json.loads(row["channels"]) == [{"topic": "monitoring-alerts", "channel": "push",
-                                                    "messageId": message.message_id, "result": PENDING}]
+                                                    "messageId": message.message_id, "result": PENDING,
+                                                    "alerts": DIGEST_THRESHOLD + 1}]
 
     def test_a_change_that_announces_nothing_is_recorded_complete(self) -> None:
         """A stale state is recorded as it is: nothing to send, so nothing to claim."""
@@ -119,7 +120,8 @@ class TestRebuild:
 
     def test_each_named_message_is_rebuilt_under_its_id(self) -> None:
         claims, alert_rows, planned = self.claims()
-        rebuilt = rebuild(claims, alert_rows)
+        rebuilt, renamed = rebuild(claims, alert_rows)
+        assert renamed == {}
         assert sorted((m.message_id, m.channel, m.topic) for m in rebuilt) == sorted(
             (m.message_id, m.channel, m.topic) for m in planned)
         by_id = {m.message_id: m for m in rebuilt}
@@ -138,7 +140,7 @@ class TestRebuild:
     def test_already_completed_entries_are_not_sent_again(self) -> None:
         claims, alert_rows, _ = self.claims()
         done = completed(claims, set())
-        assert rebuild(done, alert_rows) == []
+        assert rebuild(done, alert_rows) == ([], {})
 
     def test_completion_marks_each_message_and_keeps_the_whole_row(self) -> None:
         claims, _, planned = self.claims()
@@ -154,6 +156,32 @@ class TestRebuild:
     def test_ids_are_the_claims_not_recomputed(self) -> None:
         """Rebuilt from rows, a message keeps the ID its claim names even though its keys are row IDs."""
         claims, alert_rows, _ = self.claims()
-        [one] = [row for row in claims if row["severity"] == "critical"]
-        for message in rebuild([one], alert_rows):
+        messages, _ = rebuild(claims, alert_rows)
+        for message in messages:
             assert message.message_id != message_id(message.channel, message.topic, message.occurrence_keys)
+
+    def test_a_partial_message_goes_out_under_an_id_of_its_own(self) -> None:
+        """Five of the eight claims of the monitoring digest (the delivery died between two bulk creates): the
+        digest of those five goes out under a new ID, the same on every run; the complete singles keep theirs;
+        completion names the ID used."""
+        claims, alert_rows, planned = self.claims()
+        digest = next(m for m in planned if len(m.occurrence_keys) == 8)
+        some = [row for row in claims if row["severity"] == "critical"] + \
+            [row for row in claims if row["severity"] == "warning"][:4]
+        messages, renamed = rebuild(some, alert_rows)
+        assert list(renamed) == [digest.message_id] and renamed[digest.message_id] != digest.message_id
+        assert rebuild(some, alert_rows)[1] == renamed
+        by_id = {m.message_id: m for m in messages}
+        assert by_id[renamed[digest.message_id]].title == "[ALERTS] 5 firing (monitoring-alerts)"
+        singles = {m.message_id for m in planned if len(m.occurrence_keys) == 1}
+        assert singles <= set(by_id)
+        done = completed(some, set(by_id), renamed)
+        named = {c["messageId"] for row in done for c in json.loads(row["channels"])}
+        assert digest.message_id not in named and renamed[digest.message_id] in named
+
+    def test_rows_written_before_the_count_was_recorded_are_taken_as_whole(self) -> None:
+        claims, alert_rows, _ = self.claims()
+        older = [{**row, "channels": json.dumps([{k: v for k, v in c.items() if k != "alerts"}
+                                                 for c in json.loads(row["channels"])])} for row in claims[:3]]
+        assert all(not named.partial for named in named_messages(older))
+        assert rebuild(older, alert_rows)[1] == {}

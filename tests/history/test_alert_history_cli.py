@@ -18,7 +18,7 @@ from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
 from scripts.alert_history import main
 from tests.conftest import REPO_ROOT
-from tests.harness import PROJECT_ID, Appwrite
+from tests.harness import PROJECT_ID, Appwrite, deliver
 from tests.history.conftest import ok
 
 SCRIPT = REPO_ROOT / "scripts" / "alert_history.py"
@@ -149,3 +149,19 @@ def test_script_runs_as_a_subprocess_from_any_directory(
     shown = subprocess.run([sys.executable, str(SCRIPT), "--help"], cwd=tmp_path, capture_output=True, text=True,
                            timeout=60, check=False)
     assert "--alertname" in shown.stdout and "--since" in shown.stdout and "EVENTS_TABLE_ID" in shown.stdout
+
+
+def test_a_change_whose_delivery_died_after_claiming_reads_as_pending(
+    host: FunctionHost, appwrite: Appwrite, emulator: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """"Why didn't this page me?": every push failing, the delivery gave up after claiming the change; the
+    timeline shows the change with each message pending (the scheduled run sends them after 2 minutes)."""
+    alert = p.alert(starts_at=T0)
+    appwrite.control.add_fault(r"/messaging/messages/push$", method="POST", count=100, status=503)
+    assert deliver(host.url, p.payload([alert])).status_code == 503
+    appwrite.control.clear_faults()
+    code, out, _ = history(capsys, connection(emulator), alert["fingerprint"])
+    assert code == 0
+    assert [row[1:] for row in columns(out)] == [[
+        "fired", "2026-11-27 03:00:00", "first firing",
+        "critical-alerts/push pending, critical-alerts/sms pending, monitoring-alerts/push pending"]]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from .events import CLAIM_TIMEOUT, PENDING, channel_entries, completed
@@ -30,7 +30,6 @@ from .routing import CHANNELS, Channel
 from .rows import parse_datetime
 from .store import SendReport
 
-CLAIM_LOOKBACK = timedelta(days=1)
 # Read whole: a message named by claims beyond the ones read would look partial.
 CLAIM_LIMIT = 5000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -44,7 +43,7 @@ def no_episode_links(_: Notice, __: str) -> str:
 
 
 class ClaimStore(Protocol):
-    def pending_claims(self, before: datetime, since: datetime, limit: int) -> list[dict[str, Any]]: ...
+    def pending_claims(self, before: datetime, limit: int) -> list[dict[str, Any]]: ...
     def fetch_alerts(self, fingerprints: list[str]) -> dict[str, dict[str, Any]]: ...
     def send_messages(self, messages: list[OutgoingMessage]) -> SendReport: ...
     def update_events(self, rows: list[dict[str, Any]]) -> None: ...
@@ -151,7 +150,9 @@ def rebuild(claims: Sequence[Mapping[str, Any]], alert_rows: Mapping[str, Mappin
 def finish_claims(store: ClaimStore, *, now: datetime, link: EpisodeLinker = no_episode_links) -> int:
     """Send what the claims abandoned for CLAIM_TIMEOUT name and complete them; returns how many were
     completed."""
-    claims = store.pending_claims(before=now - CLAIM_TIMEOUT, since=now - CLAIM_LOOKBACK, limit=CLAIM_LIMIT)
+    # However old: a change nobody announced is announced late rather than never (its message says when it
+    # started).
+    claims = store.pending_claims(before=now - CLAIM_TIMEOUT, limit=CLAIM_LIMIT)
     if not claims:
         return 0
     alert_rows = store.fetch_alerts(sorted({str(row.get("fingerprint")) for row in claims}))

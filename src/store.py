@@ -325,11 +325,10 @@ class AppwriteStore:
         self._all([*(partial(self._create_once, batch) for batch in _batches(rows)),
                    *(partial(self._create_once, batch, self._sms_table_id) for batch in _batches(sms))])
 
-    def pending_claims(self, before: datetime, since: datetime, limit: int) -> list[dict[str, Any]]:
-        """History rows still claimed (their messages not known to have gone out), claimed between `since` and
-        `before`, oldest first, at most `limit`: one call per 1,000."""
-        filters = [Query.is_not_null("claim"), Query.greater_than_equal("at", format_datetime(since)),
-                   Query.less_than("at", format_datetime(before)), Query.order_asc("at")]
+    def pending_claims(self, before: datetime, limit: int) -> list[dict[str, Any]]:
+        """History rows still claimed (their messages not known to have gone out), claimed before `before`,
+        oldest first, at most `limit`: one call per 1,000."""
+        filters = [Query.is_not_null("claim"), Query.less_than("at", format_datetime(before)), Query.order_asc("at")]
         found: list[dict[str, Any]] = []
         cursor: list[str] = []
         while len(found) < limit:

@@ -72,7 +72,7 @@ class InMemoryStore:
     def update_events(self, rows: list[dict[str, Any]]) -> None:
         return None
 
-    def pending_claims(self, before: datetime, since: datetime, limit: int) -> list[dict[str, Any]]:
+    def pending_claims(self, before: datetime, limit: int) -> list[dict[str, Any]]:
         return []
 
     def finish_delivery(self, events: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> None:

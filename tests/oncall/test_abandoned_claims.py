@@ -175,3 +175,14 @@ def test_a_retry_before_the_scheduled_run_sends_the_planned_digest_whole(oncall:
     assert summary.messages_sent == 1 and digests(appwrite) == {planned: 150}
     assert scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(seconds=5))["claimsCompleted"] == 0
     assert digests(appwrite) == {planned: 150}
+
+
+def test_a_claim_pending_for_days_is_still_announced_when_scheduled_runs_come_back(
+    oncall: Oncall, appwrite: Appwrite
+) -> None:
+    """Scheduled executions were off for three days: the first one back announces the change (late, its message
+    saying when the alert started) rather than never."""
+    alert = p.alert("Disk", severity="warning", starts_at=STARTS)
+    dies_after_claiming(oncall, appwrite, alert)
+    assert scheduled_run(oncall, T0 + timedelta(days=3))["claimsCompleted"] == 1
+    assert [m.data["title"] for m in appwrite.messages()] == ["[FIRING] Disk on 10.0.0.80:9100 (warning)"]

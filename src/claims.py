@@ -18,21 +18,19 @@ are any, the rows of those alerts (one read per 100).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from .events import CLAIM_TIMEOUT, PENDING, channel_entries, completed
+from .oncall import notice_from_row
 from .render import Notice, OutgoingMessage, digest, message_id, single
 from .routing import CHANNELS, Channel
-from .rows import parse_datetime
 from .store import SendReport
 
 # Read whole: a message named by claims beyond the ones read would look partial.
 CLAIM_LIMIT = 5000
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # The acknowledge link of a notice for a firing episode (an event ID): `oncall_messages.Signer.link`.
 EpisodeLinker = Callable[[Notice, str], str]
@@ -83,41 +81,15 @@ def named_messages(claims: Sequence[Mapping[str, Any]]) -> list[Named]:
             for mid, (channel, topic, rows, carries) in found.items()]
 
 
-def _texts(alert_row: Mapping[str, Any] | None) -> tuple[dict[str, str], dict[str, str], str]:
-    """Labels, annotations and generator URL of an alert row, as a delivery stored them."""
-    if alert_row is None:
-        return {}, {}, ""
-    decoded: list[dict[str, str]] = []
-    for column in ("labels", "annotations"):
-        try:
-            value = json.loads(alert_row.get(column) or "{}")
-        except ValueError:
-            value = {}
-        decoded.append({str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {})
-    labels, annotations = decoded
-    annotations.setdefault("summary", str(alert_row.get("summary") or ""))
-    return labels, annotations, str(alert_row.get("generatorURL") or "")
+# What a claim knows better than the alert row (which may hold a later state, or not exist at all).
+_CLAIMED = ("fingerprint", "alertname", "severity", "instance", "status", "startsAt", "endsAt")
 
 
 def notice_of(claim: Mapping[str, Any], alert_row: Mapping[str, Any] | None) -> Notice:
-    """What a message must say about the change a claim stands for."""
-    labels, annotations, generator = _texts(alert_row)
-    starts = parse_datetime(claim.get("startsAt")) or EPOCH  # a required column: never missing in practice
-    return Notice(
-        occurrence_key=str(claim["$id"]),
-        status=str(claim.get("status") or "firing"),
-        refired=claim.get("kind") == "refired",
-        fingerprint=str(claim.get("fingerprint") or ""),
-        alertname=str(claim.get("alertname") or ""),
-        severity=str(claim.get("severity") or ""),
-        instance=str(claim.get("instance") or ""),
-        summary=annotations.get("summary", ""),
-        description=annotations.get("description", ""),
-        link=annotations.get("runbook_url", "") or generator,
-        starts_at=starts,
-        ends_at=parse_datetime(claim.get("endsAt")),
-        labels=labels,
-    )
+    """What a message must say about the change a claim stands for: its state from the claim, its words
+    (summary, description, labels, link) from the alert row when there is one."""
+    merged = {**(alert_row or {}), **{column: claim.get(column) for column in _CLAIMED}}
+    return replace(notice_from_row(merged, str(claim["$id"])), refired=claim.get("kind") == "refired")
 
 
 def rebuild(claims: Sequence[Mapping[str, Any]], alert_rows: Mapping[str, Mapping[str, Any]],

@@ -74,6 +74,7 @@ class Store(AlertStore, MetricsStore, ClaimStore, Protocol):
 
 StoreFactory = Callable[[Settings, str, float], Store]
 Log = Callable[[str], None]
+NO_API_KEY = Reply(500, {"error": "the function has no Appwrite API key; see its error log"})
 
 
 @cache
@@ -93,10 +94,9 @@ def _metrics(request: Request, settings: Settings, *, make_store: StoreFactory, 
     if not is_authorized(request.headers, settings.metrics_tokens):
         return Reply(401, {"error": "missing or invalid bearer token"}, {"www-authenticate": "Bearer"})
     started = time.monotonic()
-    key = _api_key(request, settings, error)
-    if not key:
-        return Reply(500, {"error": "the function has no Appwrite API key; see its error log"})
-    store = make_store(settings, key, started + settings.time_budget_seconds)
+    store = _open_store(request, settings, make_store, error, started)
+    if store is None:
+        return NO_API_KEY
     try:
         text = scrape_metrics(store, severities=settings.metrics_severities, routes=settings.routes, now=now())
     except TransientAppwriteError as exc:
@@ -109,11 +109,14 @@ def _metrics(request: Request, settings: Settings, *, make_store: StoreFactory, 
     return Reply(200, text, {"content-type": CONTENT_TYPE})
 
 
-def _api_key(request: Request, settings: Settings, error: Log) -> str:
+def _open_store(request: Request, settings: Settings, make_store: StoreFactory, error: Log,
+                started: float) -> Store | None:
+    """The store for this execution, its time budget counted from `started`; None (logged) without an API key."""
     key = request.headers.get("x-appwrite-key", "") or settings.fallback_api_key
     if not key:
         error("no Appwrite API key: Appwrite passes one in x-appwrite-key; elsewhere set APPWRITE_API_KEY")
-    return key
+        return None
+    return make_store(settings, key, started + settings.time_budget_seconds)
 
 
 def _signer(request: Request, settings: Settings, moment: datetime) -> Signer:
@@ -161,10 +164,9 @@ def _ack(request: Request, settings: Settings, *, make_store: StoreFactory, now:
             return _ack_page(403, "Link expired", "This acknowledge link has expired; use the link in a newer "
                              "message.", "Nothing was changed.")
         return _ack_page(403, "Invalid link", "This acknowledge link is not valid.", "Nothing was changed.")
-    key = _api_key(request, settings, error)
-    if not key:
+    store = _open_store(request, settings, make_store, error, time.monotonic())
+    if store is None:
         return _ack_page(500, "Not available", "The function has no Appwrite API key; see its error log.")
-    store = make_store(settings, key, time.monotonic() + settings.time_budget_seconds)
     try:
         judged, alert = acknowledge(verified, store, shaper=_events_shaper(), now=moment,
                                     client_ip=request.headers.get("x-appwrite-client-ip", ""))
@@ -180,10 +182,9 @@ def _ack(request: Request, settings: Settings, *, make_store: StoreFactory, now:
 def _schedule(request: Request, settings: Settings, *, make_store: StoreFactory, now: Callable[[], datetime],
               log: Log, error: Log) -> Reply:
     started = time.monotonic()
-    key = _api_key(request, settings, error)
-    if not key:
-        return Reply(500, {"error": "the function has no Appwrite API key; see its error log"})
-    store = make_store(settings, key, started + settings.time_budget_seconds)
+    store = _open_store(request, settings, make_store, error, started)
+    if store is None:
+        return NO_API_KEY
     moment = now()
     try:
         signer = _signer(request, settings, moment)
@@ -236,10 +237,9 @@ def handle(request: Request, settings: Settings | ConfigurationError, *, make_st
         return Reply(400, {"error": "invalid webhook payload", "problems": exc.problems})
 
     started = time.monotonic()
-    key = _api_key(request, settings, error)
-    if not key:
-        return Reply(500, {"error": "the function has no Appwrite API key; see its error log"})
-    store = make_store(settings, key, started + settings.time_budget_seconds)
+    store = _open_store(request, settings, make_store, error, started)
+    if store is None:
+        return NO_API_KEY
     moment = now()
     try:
         summary = process_delivery(payload, store, routes=settings.routes, shaper=_shaper(),

@@ -12,7 +12,6 @@ and every message and row derived from it gets the same ID (Appwrite refuses the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,7 +21,7 @@ from typing import Any
 from .ack import AckLink, episode_tag
 from .events import event_id
 from .render import Notice
-from .rows import StoredAlert, format_datetime, parse_datetime
+from .rows import StoredAlert, format_datetime, parse_datetime, stored_object
 
 CRITICAL_SEVERITIES = frozenset({"critical", "emergency"})
 FIRED, REFIRED, RESOLVED, RESOLVED_UNSEEN = "fired", "refired", "resolved", "resolved-unseen"
@@ -427,14 +426,7 @@ def summary_text(summary: Summary) -> str:
 
 def notice_from_row(row: Mapping[str, Any], occurrence_key: str) -> Notice:
     """What a scheduled message says about an alert, from its stored row."""
-    def load(name: str) -> dict[str, str]:
-        try:
-            value = json.loads(str(row.get(name) or "{}"))
-        except ValueError:
-            return {}
-        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
-
-    labels, annotations = load("labels"), load("annotations")
+    labels, annotations = stored_object(row, "labels") or {}, stored_object(row, "annotations") or {}
     stored = StoredAlert.from_row(row)
     return Notice(
         occurrence_key=occurrence_key,

@@ -15,7 +15,6 @@ those alerts' history (per 100) and the delivery path's usual calls for the aler
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -26,7 +25,7 @@ from .oncall import Policy
 from .payload import Alert, WebhookPayload
 from .render import Linker
 from .routing import Route
-from .rows import RowShaper, parse_datetime
+from .rows import RowShaper, parse_datetime, stored_object
 from .service import AlertStore, process_delivery
 
 REPAIR_LOOKBACK = timedelta(minutes=30)
@@ -49,24 +48,18 @@ def _raced(fired_at: datetime | None, unseen: Mapping[str, Any]) -> bool:
 
 def _labels(row: Mapping[str, Any]) -> dict[str, str]:
     # The labels column may have been cut to fit; the columns copied from the labels are enough to route.
-    try:
-        labels = json.loads(row.get("labels") or "{}")
-        if isinstance(labels, dict):
-            return {str(k): str(v) for k, v in labels.items()}
-    except ValueError:
-        pass
+    labels = stored_object(row, "labels")
+    if labels is not None:
+        return labels
     copied = {"alertname": row.get("alertname"), "severity": row.get("severity"), "instance": row.get("instance"),
               "job": row.get("job")}
     return {name: str(value) for name, value in copied.items() if value and value != "none"}
 
 
 def _annotations(row: Mapping[str, Any]) -> dict[str, str]:
-    try:
-        annotations = json.loads(row.get("annotations") or "{}")
-        if isinstance(annotations, dict):
-            return {str(k): str(v) for k, v in annotations.items()}
-    except ValueError:
-        pass
+    annotations = stored_object(row, "annotations")
+    if annotations is not None:
+        return annotations
     return {"summary": str(row.get("summary") or ""), "description": str(row.get("description") or "")}
 
 

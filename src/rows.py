@@ -31,6 +31,16 @@ def format_datetime(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
+def stored_object(row: Mapping[str, Any], column: str) -> dict[str, str] | None:
+    """A JSON object column of a row (`labels`, `annotations`) as strings; None when unreadable (a value cut to
+    fit its column is no longer JSON)."""
+    try:
+        value = json.loads(str(row.get(column) or "{}"))
+    except ValueError:
+        return None
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
+
+
 def parse_datetime(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None

@@ -52,7 +52,6 @@ class AlertStore(OncallStore, Protocol):
     def write_events(self, rows: list[dict[str, Any]], sms: list[dict[str, Any]] = ...) -> None: ...
     def claim_events(self, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]: ...
     def update_events(self, rows: list[dict[str, Any]]) -> None: ...
-    def finish_delivery(self, events: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> None: ...
 
 
 class MetricsStore(Protocol):
@@ -204,8 +203,10 @@ def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tupl
               else [])
     report = store.send_messages(list(out.messages), logged) if out.messages or logged else SendReport((), ())
     done = completed([row for row in rows if row["claim"] is not None], {m.message_id for m in report.sent})
-    if done or plan.rows:
-        store.finish_delivery(done, list(plan.rows))
+    if done:
+        store.update_events(done)
+    if plan.rows:  # last: see step 5
+        store.write_alerts(list(plan.rows))
     return summarise(payload, plan, report, len(rows), sms_held=len(out.held), silenced=out.silenced)
 
 

@@ -74,11 +74,8 @@ BATCH_SIZE = 100
 _QUERY_MAX_CHARS = 4096
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="appwrite")
 _ATTEMPTS = 3
-# Rounds of "create, find which already exist, create the rest" before racing writers count as an outage.
 # History rows read per call (per 100 alerts) by the on-call rules: the newest first.
 HISTORY_LIMIT = 1000
-# Rows per page of the longer reads.
-_PAGE = 1000
 _TRANSIENT_CODES = frozenset({0, 408, 429, 500, 502, 503, 504})
 _BOOTSTRAP_HINT = "run `python scripts/bootstrap_schema.py` against this project"
 _SCOPES_HINT = "the function needs the scopes rows.read, rows.write and messages.write (see appwrite.json)"
@@ -312,34 +309,31 @@ class AppwriteStore:
         self._all(partial(self._upsert, "event_update", "complete alert events", self._events_table_id, batch)
                   for batch in _batches(rows))
 
-    def finish_delivery(self, events: Sequence[Mapping[str, Any]], alerts: Sequence[Mapping[str, Any]]) -> None:
-        """Complete the claims (`events`), then write the alert rows. In that order: once an alert row holds the
-        new state, a retry has nothing left to complete."""
-        if events:
-            self.update_events(events)
-        if alerts:
-            self.write_alerts(alerts)
-
     def write_events(self, rows: Sequence[Mapping[str, Any]], sms: Sequence[Mapping[str, Any]] = ()) -> None:
         """Create history rows (and SMS log rows) by `$id`, each at most once, in batches of 100 that overlap."""
         self._all([*(partial(self._create_once, batch) for batch in _batches(rows)),
                    *(partial(self._create_once, batch, self._sms_table_id) for batch in _batches(sms))])
 
-    def pending_claims(self, before: datetime, limit: int) -> list[dict[str, Any]]:
-        """History rows still claimed (their messages not known to have gone out), claimed before `before`,
-        oldest first, at most `limit`: one call per 1,000."""
-        filters = [Query.is_not_null("claim"), Query.less_than("at", format_datetime(before)), Query.order_asc("at")]
+    def _paged(self, kind: str, action: str, queries: list[str], limit: int,
+               page_size: int = BATCH_SIZE) -> list[dict[str, Any]]:
+        """History rows matching `queries` (which set the order), page after page, at most `limit`."""
         found: list[dict[str, Any]] = []
         cursor: list[str] = []
         while len(found) < limit:
-            page_size = min(_PAGE, limit - len(found))
-            page = self._rows("claims", self._events_table_id, [*filters, Query.limit(page_size), *cursor],
-                              "read the pending claims")
+            size = min(page_size, limit - len(found))
+            page = self._rows(kind, self._events_table_id, [*queries, Query.limit(size), *cursor], action)
             found.extend(page)
-            if len(page) < page_size:
+            if len(page) < size:
                 break
             cursor = [Query.cursor_after(str(page[-1]["$id"]))]
         return found
+
+    def pending_claims(self, before: datetime, limit: int) -> list[dict[str, Any]]:
+        """History rows still claimed (their messages not known to have gone out), claimed before `before`,
+        oldest first, at most `limit`: one call per 1,000."""
+        return self._paged("claims", "read the pending claims", [
+            Query.is_not_null("claim"), Query.less_than("at", format_datetime(before)), Query.order_asc("at")],
+            limit, page_size=1000)
 
     def list_events(self, *, fingerprint: str | None = None, alertname: str | None = None,
                     since: datetime | None = None, limit: int = 1000) -> list[dict[str, Any]]:
@@ -349,19 +343,7 @@ class AppwriteStore:
             filters.append(Query.equal("alertname", alertname))
         if since is not None:
             filters.append(Query.greater_than_equal("at", format_datetime(since)))
-        found: list[dict[str, Any]] = []
-        cursor: list[str] = []
-        while len(found) < limit:
-            page_size = min(BATCH_SIZE, limit - len(found))
-            page = self._call("event_list", "list alert events", partial(
-                self._tables.list_rows, self._database_id, self._events_table_id,
-                queries=[*filters, Query.order_asc("at"), Query.limit(page_size), *cursor], total=False,
-            ))
-            found.extend({"$id": row.id, **row.data} for row in page.rows)
-            if len(page.rows) < page_size:
-                break
-            cursor = [Query.cursor_after(page.rows[-1].id)]
-        return found
+        return self._paged("event_list", "list alert events", [*filters, Query.order_asc("at")], limit)
 
     # -- the on-call rules (issue 10) ----------------------------------------------------------------
 

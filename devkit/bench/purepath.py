@@ -75,9 +75,6 @@ class InMemoryStore:
     def pending_claims(self, before: datetime, limit: int) -> list[dict[str, Any]]:
         return []
 
-    def finish_delivery(self, events: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> None:
-        return None
-
     # The on-call rules' reads find nothing (no history, no SMS sent): the work of deciding is still done.
     def create_event(self, row: dict[str, Any]) -> bool:
         return True

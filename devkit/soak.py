@@ -49,7 +49,7 @@ from devkit import payloads as p
 from devkit.bench.procstat import rss_bytes
 from devkit.emulator import EmulatorControl
 from devkit.runtime import FunctionHost
-from src.provision import apply_schema
+from ops.provision import apply_schema
 
 PROJECT_ID = "alert-processor-soak"
 TOKEN = "soak-webhook-token-0123456789abcdef"

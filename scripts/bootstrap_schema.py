@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from src.provision import (  # noqa: E402  (the repository root must be importable first)
+from ops.provision import (  # noqa: E402  (the repository root must be importable first)
     DEFAULT_TIMEOUT,
     ENV_CRITICAL_TOPIC_ID,
     ENV_DATABASE_ID,
@@ -41,7 +41,7 @@ from src.provision import (  # noqa: E402  (the repository root must be importab
     run,
     scrub,
 )
-from src.schema import load_schema  # noqa: E402
+from src.core.schema import load_schema  # noqa: E402
 
 DESCRIPTION = """\
 Create what alert-processor needs in an Appwrite project, as declared in schema/appwrite.schema.json:

@@ -25,8 +25,8 @@ from appwrite.query import Query  # noqa: E402
 from appwrite.services.messaging import Messaging  # noqa: E402
 from appwrite.services.tables_db import TablesDB  # noqa: E402
 
-from src.provision import ConfigError, Settings, load_settings  # noqa: E402
-from src.schema import load_schema  # noqa: E402
+from ops.provision import ConfigError, Settings, load_settings  # noqa: E402
+from src.core.schema import load_schema  # noqa: E402
 
 
 def _rows(tables: TablesDB, settings: Settings, limit: int) -> list[dict[str, Any]]:

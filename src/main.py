@@ -7,10 +7,10 @@ import os
 from typing import Any
 
 from .clock import utc_now
+from .delivery.appwrite_store import AppwriteStore
+from .endpoints.router import Request, handle
 from .errors import ConfigurationError
-from .handler import Request, handle
 from .settings import Settings, load_settings
-from .store import AppwriteStore
 
 
 def _settings() -> Settings | ConfigurationError:

@@ -14,8 +14,8 @@ from urllib.parse import urlparse
 from pydantic import ValidationError
 
 from .errors import ConfigurationError
-from .oncall import Policy
-from .routing import Route, default_routes, parse_routes
+from .messages.routing import Route, default_routes, parse_routes
+from .oncall.rules import Policy
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 # Alertmanager gives up on a receiver after max(group_interval, 10 s) and sends again: answer before that.

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from devkit.emulator import Emulator
-from src.provision import apply_schema
+from ops.provision import apply_schema
 from tests.harness import PROJECT_ID, TOKEN, Appwrite
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -32,7 +32,7 @@ from devkit.bench.proxy import CountingRelay
 from devkit.bench.workload import Phase, body, phase_body
 from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
-from src.provision import apply_schema
+from ops.provision import apply_schema
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASELINE_DIR = Path(__file__).resolve().parent / "baseline"

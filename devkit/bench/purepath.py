@@ -24,16 +24,16 @@ from functools import partial
 from typing import Any, TypeVar
 
 from devkit.bench.workload import Phase, alerts_for, body
-from src.handler import Reply, Request, handle
-from src.metrics import Count
-from src.payload import WebhookPayload, parse_payload
-from src.plan import plan_delivery
-from src.render import OutgoingMessage
-from src.routing import default_routes
-from src.rows import RowShaper
-from src.schema import load_schema
+from src.core.metrics import Count
+from src.core.payload import WebhookPayload, parse_payload
+from src.core.plan import plan_delivery
+from src.core.rows import RowShaper
+from src.core.schema import load_schema
+from src.delivery.appwrite_store import SendReport
+from src.endpoints.router import Reply, Request, handle
+from src.messages.render import OutgoingMessage
+from src.messages.routing import default_routes
 from src.settings import Settings, load_settings
-from src.store import SendReport
 
 SIZE = 1000
 NOW = datetime(2026, 11, 27, 3, 6, tzinfo=UTC)

@@ -127,11 +127,11 @@ def local_appwrite(function_dir: Path, project_id: str, *, memory: bool, port: i
 def bootstrap_schema(appwrite: Appwrite) -> bool:
     """Create whatever the schema declares and the project lacks; False if there is no bootstrap code."""
     try:
-        from src.provision import apply_schema
+        from ops.provision import apply_schema
     except ModuleNotFoundError as exc:
-        if exc.name not in ("src", "src.provision"):
+        if exc.name not in ("ops", "ops.provision"):
             raise
-        print("warning: src/provision.py is missing; the schema was not bootstrapped", file=sys.stderr)
+        print("warning: ops/provision.py is missing; the schema was not bootstrapped", file=sys.stderr)
         return False
     if not apply_schema(appwrite.endpoint, appwrite.project_id, appwrite.api_key):
         raise ServeError("the schema could not be bootstrapped into the local emulator (see above)")

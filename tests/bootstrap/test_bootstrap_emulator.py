@@ -15,8 +15,8 @@ from appwrite.enums.tables_db_index_type import TablesDBIndexType
 from appwrite.query import Query
 
 from devkit.emulator.hooks import FaultMode, SchemaKind
-from src.provision import apply_schema
-from src.schema import EnumColumn, VarcharColumn, load_schema
+from ops.provision import apply_schema
+from src.core.schema import EnumColumn, VarcharColumn, load_schema
 from tests.bootstrap.bootstrap_support import PROJECT, SCRIPT_PATH, Project
 
 SCHEMA = load_schema()

@@ -8,7 +8,7 @@ import pytest
 from appwrite.models.column_index_list import ColumnIndexList
 from appwrite.models.column_list import ColumnList
 
-from src.provision import (
+from ops.provision import (
     Action,
     ActualColumn,
     ActualIndex,
@@ -25,7 +25,7 @@ from src.provision import (
     preview,
     summarize,
 )
-from src.schema import Column, EnumColumn, Index, IntegerColumn, Schema, VarcharColumn, load_schema, parse_schema
+from src.core.schema import Column, EnumColumn, Index, IntegerColumn, Schema, VarcharColumn, load_schema, parse_schema
 
 SCHEMA = load_schema()
 TABLE = SCHEMA.table("alerts")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from appwrite.exception import AppwriteException
 
-from src.provision import (
+from ops.provision import (
     AppwriteError,
     ConfigError,
     Rejected,
@@ -15,7 +15,7 @@ from src.provision import (
     load_settings,
     rename_resources,
 )
-from src.schema import load_schema
+from src.core.schema import load_schema
 
 SCHEMA = load_schema()
 KEY = "standard_0123456789abcdef-secret"

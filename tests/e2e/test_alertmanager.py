@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from devkit.runtime import FunctionHost
-from src import store
+from src.delivery import appwrite_store as store
 from tests.e2e.alertmanager import RECEIVER, Alertmanager, PostedAlert, appwrite_datetime, now_ms, write_token
 from tests.e2e.conftest import StartAlertmanager
 from tests.harness import TOKEN, Appwrite

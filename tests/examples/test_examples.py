@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from src.metrics import plan_metrics, render
+from src.core.metrics import plan_metrics, render
 from src.settings import DEFAULT_METRICS_SEVERITIES
 from tests.examples.conftest import EXAMPLES
 

@@ -12,9 +12,9 @@ import pytest
 from devkit import payloads as p
 from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
+from ops.provision import load_settings, run
 from scripts.bootstrap_schema import main as bootstrap
-from src.provision import load_settings, run
-from src.schema import load_schema
+from src.core.schema import load_schema
 from tests.conftest import REPO_ROOT, function_env
 from tests.harness import PROJECT_ID, Appwrite, deliver
 from tests.history.conftest import events, kinds, ok

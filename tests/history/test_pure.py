@@ -11,15 +11,15 @@ from typing import Any, ClassVar
 import pytest
 
 from devkit import payloads as p
+from ops.history import channels_text, parse_since, timeline
+from src.core.events import RECORDED_KINDS, event_rows
+from src.core.metrics import message_depths, plan_metrics, render
+from src.core.payload import parse_payload
+from src.core.plan import plan_delivery
+from src.core.rows import RowShaper
+from src.core.schema import VarcharColumn, load_schema
 from src.errors import ConfigurationError
-from src.events import RECORDED_KINDS, event_rows
-from src.history import channels_text, parse_since, timeline
-from src.metrics import message_depths, plan_metrics, render
-from src.payload import parse_payload
-from src.plan import plan_delivery
-from src.routing import default_routes, parse_routes
-from src.rows import RowShaper
-from src.schema import VarcharColumn, load_schema
+from src.messages.routing import default_routes, parse_routes
 from src.settings import DEFAULT_METRICS_SEVERITIES, load_settings
 
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)

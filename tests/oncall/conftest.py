@@ -18,15 +18,15 @@ import requests
 from devkit import payloads as p
 from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
-from src.handler import Reply, Request, handle
-from src.oncall_messages import Signer
-from src.oncall_service import ScheduleSummary, run_schedule
-from src.payload import parse_payload
-from src.rows import RowShaper
-from src.schema import load_schema
-from src.service import DeliverySummary, process_delivery
+from src.core.payload import parse_payload
+from src.core.rows import RowShaper
+from src.core.schema import load_schema
+from src.delivery.appwrite_store import AppwriteStore
+from src.endpoints.router import Reply, Request, handle
+from src.endpoints.webhook import DeliverySummary, process_delivery
+from src.oncall.messages import Signer
+from src.oncall.service import ScheduleSummary, run_schedule
 from src.settings import Settings, load_settings
-from src.store import AppwriteStore
 from tests.conftest import REPO_ROOT, function_env
 from tests.harness import PROJECT_ID, Appwrite, deliver
 

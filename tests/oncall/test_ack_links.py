@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from src.ack import (
+from src.oncall.links import (
     LINK_TTL,
     AckLink,
     LinkProblem,

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from src.ack import AckLink, episode_tag, expiry_for
-from src.oncall import (
+from src.core.rows import StoredAlert, format_datetime
+from src.oncall.links import AckLink, episode_tag, expiry_for
+from src.oncall.rules import (
     ACKNOWLEDGED,
     ESCALATED,
     FIRED,
@@ -36,7 +37,6 @@ from src.oncall import (
     open_flap,
     summary_text,
 )
-from src.rows import StoredAlert, format_datetime
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 FP = "ffdd78bd7f1cd0ed"

@@ -12,7 +12,7 @@ from appwrite.exception import AppwriteException
 
 from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
-from src.provision import apply_schema
+from ops.provision import apply_schema
 from tests.conftest import REPO_ROOT
 from tests.harness import PROJECT_ID, Appwrite, deliver
 from tests.reliability.support import ALERTS, EVENTS, InProcess, Outcome, env, fingerprints, new_tag, post_in_order

@@ -26,10 +26,10 @@ from appwrite.query import Query
 from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
 from src.clock import utc_now
-from src.handler import Reply, Request, handle
+from src.delivery.appwrite_store import AppwriteStore
+from src.endpoints.router import Reply, Request, handle
 from src.main import _store
 from src.settings import Settings, load_settings
-from src.store import AppwriteStore
 from tests.conftest import function_env
 from tests.harness import TOKEN, Appwrite, deliver
 

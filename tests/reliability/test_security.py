@@ -15,15 +15,15 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import src.handler
+import src.endpoints.router
 from devkit import payloads as p
 from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
-from src.auth import is_authorized
 from src.clock import utc_now
+from src.core.payload import parse_payload
+from src.endpoints.auth import is_authorized
+from src.endpoints.router import Request, handle
 from src.errors import ConfigurationError
-from src.handler import Request, handle
-from src.payload import parse_payload
 from src.settings import load_settings
 from tests.harness import TOKEN, Appwrite, deliver
 from tests.reliability.support import InProcess, alert_rows, env, new_tag, tagged_messages
@@ -42,7 +42,7 @@ def no_parsing(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
         parsed.append(body)
         return parse_payload(body)
 
-    monkeypatch.setattr(src.handler, "parse_payload", recording)
+    monkeypatch.setattr(src.endpoints.router, "parse_payload", recording)
     yield parsed
 
 

@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devkit import payloads as p
-from src.claims import named_messages, rebuild
-from src.events import ALREADY_SENT, PENDING, SENT, claim_owner, completed, event_rows, ours_to_send
-from src.payload import WebhookPayload, parse_payload
-from src.plan import DIGEST_THRESHOLD, plan_delivery
-from src.render import OutgoingMessage, message_id
-from src.routing import default_routes
-from src.rows import RowShaper
-from src.schema import load_schema
+from src.core.events import ALREADY_SENT, PENDING, SENT, claim_owner, completed, event_rows, ours_to_send
+from src.core.payload import WebhookPayload, parse_payload
+from src.core.plan import DIGEST_THRESHOLD, plan_delivery
+from src.core.rows import RowShaper
+from src.core.schema import load_schema
+from src.jobs.claims import named_messages, rebuild
+from src.messages.render import OutgoingMessage, message_id
+from src.messages.routing import default_routes
 
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 NOW = T0 + timedelta(minutes=1)

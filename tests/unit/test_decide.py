@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from src.decide import Decision, Delivered, Kind, decide
-from src.rows import StoredAlert
+from src.core.lifecycle import Decision, Delivered, Kind, decide
+from src.core.rows import StoredAlert
 
 T0 = datetime(2026, 11, 27, 3, 0, 0, 123000, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=5)

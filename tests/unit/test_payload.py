@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from src.payload import PayloadError, parse_payload
+from src.core.payload import PayloadError, parse_payload
 
 
 def alert(**overrides: Any) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def test_problem_messages_do_not_echo_values() -> None:
 )
 def test_secrets_are_blanked_however_json_spells_them(spelled: str) -> None:
     """A configured token inside a label, escaped or not, is replaced before anything is stored or sent."""
-    from src.payload import without_secrets
+    from src.core.payload import without_secrets
 
     token = "go&token<with>html-0123456789"
     body = json.dumps(payload(alerts=[alert(labels={"alertname": "X", "leak": "PLACEHOLDER"})]))
@@ -118,7 +118,7 @@ def test_secrets_are_blanked_however_json_spells_them(spelled: str) -> None:
 
 def test_payload_without_secrets_is_returned_unchanged() -> None:
     """No secret in the payload: the very same object comes back (no extra work)."""
-    from src.payload import without_secrets
+    from src.core.payload import without_secrets
 
     parsed = parse_payload(json.dumps(payload()).encode())
     assert without_secrets(parsed, ["absent-token-0123456789"]) is parsed

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from src.render import SMS_MAX_CHARS, Notice, digest, headline, message_id, single
-from src.rows import RowShaper, cut_bytes, format_datetime
-from src.schema import load_schema
+from src.core.rows import RowShaper, cut_bytes, format_datetime
+from src.core.schema import load_schema
+from src.messages.render import SMS_MAX_CHARS, Notice, digest, headline, message_id, single
 
 WHEN = datetime(2026, 11, 27, 3, 8, 36, 956954, tzinfo=UTC)
 
@@ -71,7 +71,7 @@ def test_text_cut_keeps_valid_utf8() -> None:
 
 def test_long_values_are_cut_to_their_columns() -> None:
     """Every string value fits its declared column."""
-    from src.payload import Alert
+    from src.core.payload import Alert
 
     table = load_schema().table("alerts")
     shaper = RowShaper(table)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from src.routing import Target, default_routes, parse_routes, route
+from src.messages.routing import Target, default_routes, parse_routes, route
 
 ROUTES = default_routes("critical-alerts", "monitoring-alerts")
 CRIT_PUSH = Target(topic="critical-alerts", channel="push")

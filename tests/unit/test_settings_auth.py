@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from src.auth import bearer_token, is_authorized
+from src.endpoints.auth import bearer_token, is_authorized
 from src.errors import ConfigurationError
 from src.settings import load_settings
 

@@ -26,9 +26,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from .ack import AckLink
-from .events import event_id
-from .oncall import (
+from ..core.events import event_id
+from ..core.plan import Announcement
+from ..core.rows import RowShaper, StoredAlert, format_datetime, parse_datetime
+from ..delivery.appwrite_store import SendReport
+from ..messages.render import Linker, Notice, OutgoingMessage
+from ..messages.routing import Route, Target, route
+from .links import AckLink
+from .messages import Signer, group_announcements, summary_message
+from .rules import (
     ACKNOWLEDGED,
     CRITICAL_SEVERITIES,
     ESCALATED,
@@ -61,12 +67,6 @@ from .oncall import (
     notice_from_row,
     stable_text,
 )
-from .oncall_messages import Signer, group_announcements, summary_message
-from .plan import Announcement
-from .render import Linker, Notice, OutgoingMessage
-from .routing import Route, Target, route
-from .rows import RowShaper, StoredAlert, format_datetime, parse_datetime
-from .store import SendReport
 
 ESCALATION_CANDIDATES = 100
 FLAP_MARKERS = 1000

@@ -24,11 +24,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from .decide import Decision, Kind
+from ..messages.render import OutgoingMessage
+from ..messages.routing import CHANNELS, Channel
+from .lifecycle import Decision, Kind
 from .payload import Alert, WebhookPayload
 from .plan import DeliveryPlan
-from .render import OutgoingMessage
-from .routing import CHANNELS, Channel
 from .rows import RowShaper, format_datetime
 
 # Every kind but `repeat`: what the `kind` column holds for the decisions of a delivery.

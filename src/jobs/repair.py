@@ -19,14 +19,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from .decide import Delivered, Kind, decide_repair, first_firing_key
-from .events import event_id
-from .oncall import Policy
-from .payload import Alert, WebhookPayload
-from .render import Linker
-from .routing import Route
-from .rows import RowShaper, parse_datetime, stored_object
-from .service import AlertStore, process_delivery
+from ..core.events import event_id
+from ..core.lifecycle import Delivered, Kind, decide_repair, first_firing_key
+from ..core.payload import Alert, WebhookPayload
+from ..core.rows import RowShaper, parse_datetime, stored_object
+from ..endpoints.webhook import AlertStore, process_delivery
+from ..messages.render import Linker
+from ..messages.routing import Route
+from ..oncall.rules import Policy
 
 REPAIR_LOOKBACK = timedelta(minutes=30)
 REPAIR_LIMIT = 100

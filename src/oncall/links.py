@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from urllib.parse import parse_qsl, urlencode
 
-from .rows import cut_chars, to_millis
+from ..core.rows import cut_chars, to_millis
 
 ACK_PATH = "/ack"
 LINK_TTL = timedelta(hours=24)

@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from .ack import make_link
-from .events import event_id
-from .oncall import Summary, Text, is_critical, summary_text
-from .render import (
+from ..core.events import event_id
+from ..core.rows import cut_chars
+from ..messages.render import (
     DIGEST_LISTED,
     EMAIL_BODY_MAX_CHARS,
     EMAIL_SUBJECT_MAX_CHARS,
@@ -30,8 +29,9 @@ from .render import (
     push_action,
     sms_line,
 )
-from .routing import Channel, Target
-from .rows import cut_chars
+from ..messages.routing import Channel, Target
+from .links import make_link
+from .rules import Summary, Text, is_critical, summary_text
 
 # More on-call announcements than this to one topic and channel in one run become a single digest.
 DIGEST_THRESHOLD = 5

@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .ack import sms_with_link
+from ..core.rows import cut_chars, format_datetime
+from ..oncall.links import sms_with_link
 from .routing import Channel
-from .rows import cut_chars, format_datetime
 
 SMS_MAX_CHARS = 160
 # Appwrite's limit for a push notification's action (where tapping it leads).

@@ -28,11 +28,11 @@ from appwrite.query import Query
 from appwrite.services.messaging import Messaging
 from appwrite.services.tables_db import TablesDB
 
-from .errors import AppwriteError, PermanentAppwriteError, TransientAppwriteError
-from .events import RECORDED_KINDS
-from .metrics import Count, Filter
-from .render import OutgoingMessage
-from .rows import format_datetime, parse_datetime
+from ..core.events import RECORDED_KINDS
+from ..core.metrics import Count, Filter
+from ..core.rows import format_datetime, parse_datetime
+from ..errors import AppwriteError, PermanentAppwriteError, TransientAppwriteError
+from ..messages.render import OutgoingMessage
 
 T = TypeVar("T")
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from .decide import Decision, Delivered, Kind, decide
+from ..messages.render import Linker, Notice, OutgoingMessage, digest, no_links, single
+from ..messages.routing import Route, Router, Target
+from .lifecycle import Decision, Delivered, Kind, decide
 from .payload import Alert, WebhookPayload
-from .render import Linker, Notice, OutgoingMessage, digest, no_links, single
-from .routing import Route, Router, Target
 from .rows import RowShaper, StoredAlert, parse_datetime, same_content, to_millis
 
 # More announcements than this to one topic and channel in one delivery become a single digest.

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "appwrite.schema.json"
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "appwrite.schema.json"
 
 # Appwrite's Key validator: at most 36 characters of [A-Za-z0-9._-], not starting with _ . or -.
 _KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,35}$"

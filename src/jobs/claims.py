@@ -23,11 +23,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from .events import CLAIM_TIMEOUT, PENDING, channel_entries, completed
-from .oncall import notice_from_row
-from .render import Notice, OutgoingMessage, digest, message_id, single
-from .routing import CHANNELS, Channel
-from .store import SendReport
+from ..core.events import CLAIM_TIMEOUT, PENDING, channel_entries, completed
+from ..delivery.appwrite_store import SendReport
+from ..messages.render import Notice, OutgoingMessage, digest, message_id, single
+from ..messages.routing import CHANNELS, Channel
+from ..oncall.rules import notice_from_row
 
 # Read whole: a message named by claims beyond the ones read would look partial.
 CLAIM_LIMIT = 5000

@@ -29,17 +29,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from .decide import Kind, decide
-from .events import claim_owner, completed, event_id, event_rows, ours_to_send
-from .metrics import Count, plan_metrics, render
-from .oncall import Policy
-from .oncall_service import OncallStore, gate_sms, judge_flapping, sms_rows
-from .payload import WebhookPayload
-from .plan import Decider, DeliveryPlan, group_messages, plan_delivery
-from .render import Linker, OutgoingMessage, no_links
-from .routing import Route
-from .rows import RowShaper
-from .store import SendReport
+from ..core.events import claim_owner, completed, event_id, event_rows, ours_to_send
+from ..core.lifecycle import Kind, decide
+from ..core.metrics import Count, plan_metrics, render
+from ..core.payload import WebhookPayload
+from ..core.plan import Decider, DeliveryPlan, group_messages, plan_delivery
+from ..core.rows import RowShaper
+from ..delivery.appwrite_store import SendReport
+from ..messages.render import Linker, OutgoingMessage, no_links
+from ..messages.routing import Route
+from ..oncall.rules import Policy
+from ..oncall.service import OncallStore, gate_sms, judge_flapping, sms_rows
 
 # Every on-call rule off: what a delivery does without them.
 NO_ONCALL = Policy(escalate_max=0, flap_count=0, sms_budget_per_hour=0)

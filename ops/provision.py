@@ -38,7 +38,7 @@ from appwrite.query import Query
 from appwrite.services.messaging import Messaging
 from appwrite.services.tables_db import TablesDB
 
-from .schema import (
+from src.core.schema import (
     BooleanColumn,
     Column,
     Database,

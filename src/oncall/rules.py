@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from .ack import AckLink, episode_tag
-from .events import event_id
-from .render import Notice
-from .rows import StoredAlert, format_datetime, parse_datetime, stored_object
+from ..core.events import event_id
+from ..core.rows import StoredAlert, format_datetime, parse_datetime, stored_object
+from ..messages.render import Notice
+from .links import AckLink, episode_tag
 
 CRITICAL_SEVERITIES = frozenset({"critical", "emergency"})
 FIRED, REFIRED, RESOLVED, RESOLVED_UNSEEN = "fired", "refired", "resolved", "resolved-unseen"

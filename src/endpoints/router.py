@@ -22,20 +22,20 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
 
-from .ack import ACK_PATH, PAGE_HEADERS, LinkProblem, base_url, page, verify_link
+from ..core.metrics import CONTENT_TYPE
+from ..core.payload import PayloadError, parse_payload, without_secrets
+from ..core.rows import RowShaper, format_datetime, parse_datetime
+from ..core.schema import load_schema
+from ..errors import AppwriteError, ConfigurationError, PermanentAppwriteError, TransientAppwriteError
+from ..jobs.claims import ClaimStore, finish_claims
+from ..jobs.repair import repair_races
+from ..oncall.links import ACK_PATH, PAGE_HEADERS, LinkProblem, base_url, page, verify_link
+from ..oncall.messages import Signer
+from ..oncall.rules import AckJudgement, AckVerdict
+from ..oncall.service import acknowledge, run_schedule
+from ..settings import Settings
 from .auth import is_authorized, redact
-from .claims import ClaimStore, finish_claims
-from .errors import AppwriteError, ConfigurationError, PermanentAppwriteError, TransientAppwriteError
-from .metrics import CONTENT_TYPE
-from .oncall import AckJudgement, AckVerdict
-from .oncall_messages import Signer
-from .oncall_service import acknowledge, run_schedule
-from .payload import PayloadError, parse_payload, without_secrets
-from .repair import repair_races
-from .rows import RowShaper, format_datetime, parse_datetime
-from .schema import load_schema
-from .service import AlertStore, MetricsStore, process_delivery, scrape_metrics
-from .settings import Settings
+from .webhook import AlertStore, MetricsStore, process_delivery, scrape_metrics
 
 ALLOWED_METHODS = "GET, POST"
 SERVICE_NAME = "alert-processor"

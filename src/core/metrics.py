@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from ..messages.routing import CHANNELS, Channel, Route
 from .events import CLAIM_TIMEOUT, MESSAGE_COLUMNS, RECORDED_KINDS
-from .routing import CHANNELS, Channel, Route
 from .rows import format_datetime
 
 CONTENT_TYPE = "text/plain; version=0.0.4"

@@ -37,10 +37,6 @@ class AppwriteError(AlertProcessorError):
 class TransientAppwriteError(AppwriteError):
     """Appwrite is unreachable, overloaded or slow; the whole delivery can safely be retried."""
 
-    def __init__(self, message: str, *, code: int = 0, type: str | None = None,
-                 retry_after: float | None = None) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, code=code, type=type)
 
 
 class PermanentAppwriteError(AppwriteError):

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from pydantic import ValidationError
 
 from .errors import ConfigurationError
+from .ids import is_appwrite_id
 from .messages.routing import Route, default_routes, parse_routes
 from .oncall.rules import Policy
 
@@ -24,7 +25,6 @@ DEFAULT_TIME_BUDGET_SECONDS = 8.0
 DEFAULT_METRICS_SEVERITIES = ("emergency", "critical", "warning", "info")
 _MAX_METRICS_SEVERITIES = 20
 _SEVERITY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
-_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 # An HMAC key shorter than this is too easy to guess offline from one genuine link.
 ACK_KEY_MIN_CHARS = 32
 _DEFAULT_POLICY = Policy()
@@ -62,10 +62,6 @@ class Settings:
             f"metrics_tokens={len(self.metrics_tokens)}, routes={[r.name for r in self.routes]}, "
             f"ack_links={bool(self.ack_signing_key)}, policy={self.policy})"
         )
-
-
-def _valid_id(value: str) -> bool:
-    return 0 < len(value) <= 36 and value[0] not in "._-" and set(value) <= _ID_CHARS
 
 
 def _number(env: Mapping[str, str], name: str, default: float, problems: list[str],
@@ -189,7 +185,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ("MONITORING_TOPIC_ID", "monitoring-alerts"),
     ):
         value = env.get(name, "").strip() or default
-        if not _valid_id(value):
+        if not is_appwrite_id(value):
             problems.append(f"{name} must be 1-36 characters of a-z, A-Z, 0-9, '.', '_', '-' and not start "
                             f"with a symbol, got {value!r}")
         ids[name] = value

@@ -60,7 +60,7 @@ class InMemoryStore:
     def send_messages(self, messages: list[OutgoingMessage], sms_log: Sequence[dict[str, Any]] = ()) -> SendReport:
         return SendReport(tuple(messages), ())
 
-    def write_events(self, rows: list[dict[str, Any]], sms: Sequence[dict[str, Any]] = ()) -> None:
+    def write_events(self, rows: list[dict[str, Any]]) -> None:
         return None
 
     def measure(self, counts: Sequence[Count]) -> tuple[list[int], datetime | None]:

@@ -21,11 +21,10 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from ..ids import ID_PATTERN
+
 # Alertmanager sends Go's zero time as the `endsAt` of every firing alert: it means "no end yet".
 _GO_ZERO_TIME_YEAR = 1
-
-# The fingerprint becomes the row ID, so it must satisfy Appwrite's UID rule (36 chars, [A-Za-z0-9._-]).
-FINGERPRINT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,35}$"
 
 AlertStatus = Literal["firing", "resolved"]
 
@@ -56,7 +55,7 @@ class Alert(_WireModel):
     ends_at: AwareDatetime | None = None
     # to_camel would give generatorUrl; Alertmanager spells it generatorURL.
     generator_url: str = Field(default="", alias="generatorURL")
-    fingerprint: Annotated[str, Field(pattern=FINGERPRINT_PATTERN)]
+    fingerprint: Annotated[str, Field(pattern=ID_PATTERN)]
 
     @field_validator("ends_at", mode="after")
     @classmethod

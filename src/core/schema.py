@@ -13,11 +13,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..ids import AppwriteId
+
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "appwrite.schema.json"
 
 # Appwrite's Key validator: at most 36 characters of [A-Za-z0-9._-], not starting with _ . or -.
-_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,35}$"
-Key = Annotated[str, Field(pattern=_KEY_PATTERN)]
+Key = AppwriteId
 
 # A `text` column holds at most this many UTF-8 bytes (Appwrite's ByteLength validator).
 TEXT_MAX_BYTES = 65_535

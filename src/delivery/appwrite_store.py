@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -31,8 +31,9 @@ from appwrite.services.tables_db import TablesDB
 from ..core.events import RECORDED_KINDS
 from ..core.metrics import Count, Filter
 from ..core.rows import format_datetime, parse_datetime
-from ..errors import AppwriteError, PermanentAppwriteError, TransientAppwriteError
+from ..errors import PermanentAppwriteError, TransientAppwriteError
 from ..messages.render import OutgoingMessage
+from .sdk_errors import convert
 
 T = TypeVar("T")
 
@@ -76,48 +77,10 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="appwrite")
 _ATTEMPTS = 3
 # History rows read per call (per 100 alerts) by the on-call rules: the newest first.
 HISTORY_LIMIT = 1000
-_TRANSIENT_CODES = frozenset({0, 408, 429, 500, 502, 503, 504})
-_BOOTSTRAP_HINT = "run `python scripts/bootstrap_schema.py` against this project"
-_SCOPES_HINT = "the function needs the scopes rows.read, rows.write and messages.write (see appwrite.json)"
-
-
-@dataclass
-class CallCounter:
-    """How many Appwrite calls one delivery made, by kind; reported in the request's log line."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, kind: str) -> None:
-        self.counts[kind] = self.counts.get(kind, 0) + 1
-
-
 @dataclass(frozen=True)
 class SendReport:
     sent: tuple[OutgoingMessage, ...]
     already_sent: tuple[OutgoingMessage, ...]
-
-
-def convert(exc: AppwriteException, action: str) -> AppwriteError:
-    """Map one SDK exception to our hierarchy, by HTTP status and Appwrite's error `type`."""
-    code = exc.code if isinstance(exc.code, int) else 0
-    kind = exc.type if isinstance(exc.type, str) else None
-    if code in _TRANSIENT_CODES or code >= 500:
-        detail = "no answer (connection failed or timed out)" if code == 0 else f"HTTP {code} {kind or ''}"
-        return TransientAppwriteError(f"Appwrite did not {action}: {detail}".strip(), code=code, type=kind)
-    if code in (401, 403):
-        return PermanentAppwriteError(
-            f"Appwrite refused to {action} ({kind}): check the API key; {_SCOPES_HINT}", code=code, type=kind
-        )
-    if code == 404 and kind in ("database_not_found", "table_not_found"):
-        return PermanentAppwriteError(
-            f"Appwrite could not {action}: {kind.replace('_', ' ')}; {_BOOTSTRAP_HINT}", code=code, type=kind
-        )
-    if kind in ("row_invalid_structure", "column_not_available", "general_query_invalid"):
-        return PermanentAppwriteError(
-            f"Appwrite could not {action} ({kind}: {exc.message}); the table differs from schema/: "
-            f"run `python scripts/bootstrap_schema.py --check`", code=code, type=kind
-        )
-    return PermanentAppwriteError(f"Appwrite could not {action}: {kind} {exc.message}", code=code, type=kind)
 
 
 def _batches(rows: Sequence[Mapping[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -145,7 +108,6 @@ def id_batches(ids: Sequence[str]) -> list[list[str]]:
 class AppwriteStore:
     def __init__(self, *, endpoint: str, project_id: str, api_key: str, database_id: str, table_id: str,
                  deadline: float, events_table_id: str = "alert_events", sms_table_id: str = "sms_log",
-                 counter: CallCounter | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         client = Client().set_endpoint(endpoint).set_project(project_id).set_key(api_key)
         self._tables = TablesDB(client)
@@ -156,7 +118,6 @@ class AppwriteStore:
         self._sms_table_id = sms_table_id
         self._deadline = deadline
         self._sleep = sleep
-        self.counter = counter or CallCounter()
         # Set once the delivery has given up (an error or the deadline): calls still queued or between
         # retries then stop instead of acting after the answer was sent.
         self._abandoned = threading.Event()
@@ -164,11 +125,10 @@ class AppwriteStore:
     def _remaining(self) -> float:
         return self._deadline - time.monotonic()
 
-    def _call(self, kind: str, action: str, call: Callable[[], T]) -> T:
+    def _call(self, action: str, call: Callable[[], T]) -> T:
         for attempt in range(1, _ATTEMPTS + 1):
             if self._abandoned.is_set():
                 raise TransientAppwriteError(f"gave up before trying to {action}: the delivery already failed")
-            self.counter.add(kind)
             try:
                 with _HTTP.deadline(self._deadline):
                     return call()
@@ -201,7 +161,7 @@ class AppwriteStore:
         unique = list(dict.fromkeys(fingerprints))
 
         def lookup(batch: list[str]) -> Callable[[], Any]:
-            return lambda: self._call("lookup", "look up alert rows", lambda: self._tables.list_rows(
+            return lambda: self._call("look up alert rows", lambda: self._tables.list_rows(
                 self._database_id, self._table_id,
                 queries=[Query.equal("$id", batch), Query.limit(len(batch))], total=False,
             ))
@@ -214,7 +174,7 @@ class AppwriteStore:
 
     def write_alerts(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Create or update rows by `$id` (bulk upsert is idempotent, so a retried write is harmless)."""
-        self._all(partial(self._upsert, "write", "write alert rows", self._table_id, batch)
+        self._all(partial(self._upsert, "write alert rows", self._table_id, batch)
                   for batch in _batches(rows))
 
     def _send_one(self, message: OutgoingMessage) -> bool:
@@ -230,7 +190,7 @@ class AppwriteStore:
                                                action=message.action or None)
 
         try:
-            self._call(f"send_{message.channel}", f"create a {message.channel} message", create)
+            self._call(f"create a {message.channel} message", create)
         except PermanentAppwriteError as error:
             if error.type == "message_already_exists":
                 return False
@@ -255,7 +215,7 @@ class AppwriteStore:
         """The rows among these IDs that exist, with these columns, by ID."""
         found: dict[str, dict[str, Any]] = {}
         for batch in id_batches(ids):
-            result = self._call("event_lookup", "look up alert events", partial(
+            result = self._call("look up alert events", partial(
                 self._tables.list_rows, self._database_id, table_id,
                 queries=[Query.equal("$id", batch), Query.select(["$id", *columns]), Query.limit(len(batch))],
                 total=False,
@@ -279,7 +239,7 @@ class AppwriteStore:
         while True:
             before = len(pending)
             try:
-                self._call("event_write", "record alert events", partial(
+                self._call("record alert events", partial(
                     self._tables.create_rows, self._database_id, table_id, rows=pending,
                 ))
                 return existing
@@ -301,27 +261,26 @@ class AppwriteStore:
             existing.update(found)
         return existing
 
-    def _upsert(self, kind: str, action: str, table_id: str, batch: list[dict[str, Any]]) -> None:
-        self._call(kind, action, partial(self._tables.upsert_rows, self._database_id, table_id, rows=batch))
+    def _upsert(self, action: str, table_id: str, batch: list[dict[str, Any]]) -> None:
+        self._call(action, partial(self._tables.upsert_rows, self._database_id, table_id, rows=batch))
 
     def update_events(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Rewrite history rows this delivery owns (its claims), by `$id`."""
-        self._all(partial(self._upsert, "event_update", "complete alert events", self._events_table_id, batch)
+        self._all(partial(self._upsert, "complete alert events", self._events_table_id, batch)
                   for batch in _batches(rows))
 
-    def write_events(self, rows: Sequence[Mapping[str, Any]], sms: Sequence[Mapping[str, Any]] = ()) -> None:
-        """Create history rows (and SMS log rows) by `$id`, each at most once, in batches of 100 that overlap."""
-        self._all([*(partial(self._create_once, batch) for batch in _batches(rows)),
-                   *(partial(self._create_once, batch, self._sms_table_id) for batch in _batches(sms))])
+    def write_events(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Create history rows by `$id`, each at most once, in batches of 100 that overlap."""
+        self._all(partial(self._create_once, batch) for batch in _batches(rows))
 
-    def _paged(self, kind: str, action: str, queries: list[str], limit: int,
+    def _paged(self, action: str, queries: list[str], limit: int,
                page_size: int = BATCH_SIZE) -> list[dict[str, Any]]:
         """History rows matching `queries` (which set the order), page after page, at most `limit`."""
         found: list[dict[str, Any]] = []
         cursor: list[str] = []
         while len(found) < limit:
             size = min(page_size, limit - len(found))
-            page = self._rows(kind, self._events_table_id, [*queries, Query.limit(size), *cursor], action)
+            page = self._rows(self._events_table_id, [*queries, Query.limit(size), *cursor], action)
             found.extend(page)
             if len(page) < size:
                 break
@@ -331,7 +290,7 @@ class AppwriteStore:
     def pending_claims(self, before: datetime, limit: int) -> list[dict[str, Any]]:
         """History rows still claimed (their messages not known to have gone out), claimed before `before`,
         oldest first, at most `limit`: one call per 1,000."""
-        return self._paged("claims", "read the pending claims", [
+        return self._paged("read the pending claims", [
             Query.is_not_null("claim"), Query.less_than("at", format_datetime(before)), Query.order_asc("at")],
             limit, page_size=1000)
 
@@ -343,14 +302,14 @@ class AppwriteStore:
             filters.append(Query.equal("alertname", alertname))
         if since is not None:
             filters.append(Query.greater_than_equal("at", format_datetime(since)))
-        return self._paged("event_list", "list alert events", [*filters, Query.order_asc("at")], limit)
+        return self._paged("list alert events", [*filters, Query.order_asc("at")], limit)
 
     # -- the on-call rules (issue 10) ----------------------------------------------------------------
 
     def create_event(self, row: Mapping[str, Any]) -> bool:
         """Create one history row; False when its ID exists already (another execution recorded it first)."""
         try:
-            self._call("event_write", "record an alert event", partial(
+            self._call("record an alert event", partial(
                 self._tables.create_row, self._database_id, self._events_table_id, str(row["$id"]),
                 {key: value for key, value in row.items() if key != "$id"},
             ))
@@ -360,8 +319,8 @@ class AppwriteStore:
             raise
         return True
 
-    def _rows(self, kind: str, table_id: str, queries: list[str], action: str) -> list[dict[str, Any]]:
-        result = self._call(kind, action, partial(
+    def _rows(self, table_id: str, queries: list[str], action: str) -> list[dict[str, Any]]:
+        result = self._call(action, partial(
             self._tables.list_rows, self._database_id, table_id, queries=queries, total=False))
         return [{"$id": row.id, **row.data} for row in result.rows]
 
@@ -370,7 +329,7 @@ class AppwriteStore:
         """The history rows of these alerts since `since`: one call per 100 alerts, overlapping, at most
         `limit` rows each (the newest)."""
         def read(batch: list[str]) -> Callable[[], list[dict[str, Any]]]:
-            return partial(self._rows, "history", self._events_table_id, [
+            return partial(self._rows, self._events_table_id, [
                 Query.equal("fingerprint", batch), Query.greater_than_equal("at", format_datetime(since)),
                 Query.order_desc("at"), Query.limit(limit)], "read the alert history")
 
@@ -383,14 +342,14 @@ class AppwriteStore:
         queries = [Query.equal("kind", list(kinds)), Query.greater_than_equal("at", format_datetime(since))]
         if severities:
             queries.append(Query.equal("severity", list(severities)))
-        return self._rows("history", self._events_table_id, [*queries, Query.order_desc("at"), Query.limit(limit)],
+        return self._rows(self._events_table_id, [*queries, Query.order_desc("at"), Query.limit(limit)],
                           "read the alert history")
 
     def sms_sent_since(self, limits: Mapping[str, int], since: datetime) -> dict[str, list[str]]:
         """Per topic, the IDs of at most `limits[topic]` SMS recorded as sent since `since`: one call per topic,
         overlapping."""
         def read(topic: str, limit: int) -> Callable[[], list[dict[str, Any]]]:
-            return partial(self._rows, "sms_count", self._sms_table_id, [
+            return partial(self._rows, self._sms_table_id, [
                 Query.equal("topic", topic), Query.equal("state", ["sent", "summary"]),
                 Query.greater_than_equal("at", format_datetime(since)), Query.select(["$id"]),
                 Query.limit(limit)], "count the SMS sent in the last hour")
@@ -401,12 +360,12 @@ class AppwriteStore:
 
     def held_sms(self, limit: int) -> list[dict[str, Any]]:
         """The oldest SMS held back by the budget and not yet summarised: one call."""
-        return self._rows("sms_held", self._sms_table_id, [
+        return self._rows(self._sms_table_id, [
             Query.equal("state", "held"), Query.order_asc("at"), Query.limit(limit)], "read the held SMS")
 
     def summarised_topics(self, since: datetime) -> set[str]:
         """Topics that got a summary SMS since `since`: one call."""
-        rows = self._rows("sms_held", self._sms_table_id, [
+        rows = self._rows(self._sms_table_id, [
             Query.equal("state", "summary"), Query.greater_than_equal("at", format_datetime(since)),
             Query.select(["topic"]), Query.limit(1000)], "read the SMS summaries")
         return {str(row.get("topic")) for row in rows}
@@ -417,7 +376,7 @@ class AppwriteStore:
 
     def update_sms(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Create or update SMS log rows by ID (a summary, and the held SMS it covered)."""
-        self._all(partial(self._upsert, "sms_write", "update the SMS log", self._sms_table_id, batch)
+        self._all(partial(self._upsert, "update the SMS log", self._sms_table_id, batch)
                   for batch in _batches(rows))
 
     # -- metrics -----------------------------------------------------------------------------------
@@ -425,13 +384,13 @@ class AppwriteStore:
     def _count(self, count: Count) -> int:
         table_id = self._table_id if count.table == "alerts" else self._events_table_id
         queries = [_query(f) for f in count.filters]
-        result = self._call("count", "count rows for the metrics", lambda: self._tables.list_rows(
+        result = self._call("count rows for the metrics", lambda: self._tables.list_rows(
             self._database_id, table_id, queries=[*queries, Query.limit(1)], total=True,
         ))
         return int(result.total)
 
     def _newest_event_at(self) -> datetime | None:
-        result = self._call("newest", "read the newest alert event", lambda: self._tables.list_rows(
+        result = self._call("read the newest alert event", lambda: self._tables.list_rows(
             self._database_id, self._events_table_id,
             # Changes of state only: acknowledgements, escalations and flapping rows are no change.
             queries=[Query.equal("kind", [kind.value for kind in RECORDED_KINDS]), Query.order_desc("at"),

@@ -13,10 +13,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
+from ..ids import AppwriteId
+
 Channel = Literal["push", "sms", "email"]
 CHANNELS: tuple[Channel, ...] = ("push", "sms", "email")
 
-_TOPIC_ID = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,35}$")]
 
 
 class Match(BaseModel):
@@ -43,7 +44,7 @@ class Route(BaseModel):
 
     name: str = Field(min_length=1, max_length=64)
     match: Match = Field(default_factory=Match)
-    topic: _TOPIC_ID
+    topic: AppwriteId
     channels: tuple[Channel, ...] = Field(min_length=1)
 
 

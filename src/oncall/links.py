@@ -23,13 +23,13 @@ from enum import StrEnum
 from urllib.parse import parse_qsl, urlencode
 
 from ..core.rows import cut_chars, to_millis
+from ..ids import is_appwrite_id
 
 ACK_PATH = "/ack"
 LINK_TTL = timedelta(hours=24)
 SIGNATURE_BYTES = 16
 TAG_BYTES = 4
 _PURPOSE = "alert-processor/ack/v1"
-_FINGERPRINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,35}$")
 _DIGITS = re.compile(r"^[0-9]{1,15}$")
 _PARAMS = ("fp", "s", "exp", "sig")
 # The shortest SMS text worth sending next to a link; below it the SMS goes out without the link.
@@ -126,7 +126,7 @@ def verify_link(query_string: str, key: str, now: datetime) -> AckLink | LinkPro
     if set(values) != set(_PARAMS):
         return LinkProblem.MALFORMED
     fingerprint, starts, expires, sig = (values[name] for name in _PARAMS)
-    if not (_FINGERPRINT.match(fingerprint) and _DIGITS.match(starts) and _DIGITS.match(expires)):
+    if not (is_appwrite_id(fingerprint) and _DIGITS.match(starts) and _DIGITS.match(expires)):
         return LinkProblem.MALFORMED
     raw = _decode(sig)
     if raw is None:

@@ -8,7 +8,8 @@ from typing import Any
 
 from .clock import utc_now
 from .delivery.appwrite_store import AppwriteStore
-from .endpoints.router import Request, handle
+from .endpoints.http import Request
+from .endpoints.router import handle
 from .errors import ConfigurationError
 from .settings import Settings, load_settings
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from .errors import ConfigurationError
 from .ids import is_appwrite_id
 from .messages.routing import Route, default_routes, parse_routes
-from .oncall.rules import Policy
+from .oncall.policy import Policy
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 # Alertmanager gives up on a receiver after max(group_interval, 10 s) and sends again: answer before that.

@@ -29,8 +29,9 @@ from src.core.payload import WebhookPayload, parse_payload
 from src.core.plan import plan_delivery
 from src.core.rows import RowShaper
 from src.core.schema import load_schema
-from src.delivery.appwrite_store import SendReport
-from src.endpoints.router import Reply, Request, handle
+from src.delivery.port import SendReport
+from src.endpoints.http import Reply, Request
+from src.endpoints.router import handle
 from src.messages.render import OutgoingMessage
 from src.messages.routing import default_routes
 from src.settings import Settings, load_settings

@@ -26,13 +26,12 @@ from typing import Any
 
 from ..messages.render import OutgoingMessage
 from ..messages.routing import CHANNELS, Channel
-from .lifecycle import Decision, Kind
+from .kinds import Kind
+from .lifecycle import Decision
 from .payload import Alert, WebhookPayload
 from .plan import DeliveryPlan
 from .rows import RowShaper, format_datetime
 
-# Every kind but `repeat`: what the `kind` column holds for the decisions of a delivery.
-RECORDED_KINDS: tuple[Kind, ...] = tuple(kind for kind in Kind if kind is not Kind.REPEAT)
 SENT = "sent"
 ALREADY_SENT = "already-sent"
 # Claimed, about to go out: the row was written before its messages were sent.

@@ -12,22 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
+from .kinds import ANNOUNCING, Kind
 from .payload import AlertStatus
 from .rows import StoredAlert, format_datetime
-
-
-class Kind(StrEnum):
-    FIRED = "fired"
-    REFIRED = "refired"
-    RESOLVED = "resolved"
-    RESOLVED_UNSEEN = "resolved-unseen"
-    STALE = "stale-ignored"
-    REPEAT = "repeat"
-
-
-ANNOUNCING = frozenset({Kind.FIRED, Kind.REFIRED, Kind.RESOLVED})
 
 
 @dataclass(frozen=True)
@@ -57,11 +45,16 @@ class Decision:
         return self.kind is not Kind.STALE
 
 
-def _key(alert: Delivered, status: str, discriminator: datetime | None) -> str:
-    # `discriminator` tells apart two announcements of the same status for one startsAt: a re-fire after
-    # a resolve uses the stored resolve time; a resolve uses its own endsAt.
+def occurrence_key(fingerprint: str, starts_at: datetime, status: str, discriminator: datetime | None) -> str:
+    """The key of one announced change of an occurrence: every copy of the change derives the same.
+    `discriminator` tells apart two announcements of the same status for one startsAt: a re-fire after a
+    resolve uses the stored resolve time; a resolve uses its own endsAt; a first firing has none."""
     tail = format_datetime(discriminator) if discriminator else "-"
-    return f"{alert.fingerprint}|{format_datetime(alert.starts_at)}|{status}|{tail}"
+    return f"{fingerprint}|{format_datetime(starts_at)}|{status}|{tail}"
+
+
+def _key(alert: Delivered, status: str, discriminator: datetime | None) -> str:
+    return occurrence_key(alert.fingerprint, alert.starts_at, status, discriminator)
 
 
 def decide(stored: StoredAlert | None, alert: Delivered) -> Decision:

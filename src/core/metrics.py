@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from ..messages.routing import CHANNELS, Channel, Route
-from .events import CLAIM_TIMEOUT, MESSAGE_COLUMNS, RECORDED_KINDS
+from .events import CLAIM_TIMEOUT, MESSAGE_COLUMNS
+from .kinds import RECORDED_KINDS
 from .rows import format_datetime
 
 CONTENT_TYPE = "text/plain; version=0.0.4"

@@ -9,14 +9,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from ..messages.render import Linker, Notice, OutgoingMessage, digest, no_links, single
+from ..messages.digest import Announcement, group_messages
+from ..messages.render import Linker, Notice, OutgoingMessage, no_links
 from ..messages.routing import Route, Router, Target
-from .lifecycle import Decision, Delivered, Kind, decide
+from .kinds import Kind
+from .lifecycle import Decision, Delivered, decide
 from .payload import Alert, WebhookPayload
 from .rows import RowShaper, StoredAlert, parse_datetime, same_content, to_millis
-
-# More announcements than this to one topic and channel in one delivery become a single digest.
-DIGEST_THRESHOLD = 5
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,6 @@ class AlertOutcome:
     changed: bool
 
 
-Announcement = tuple[Notice, tuple[Target, ...]]
 Decider = Callable[[StoredAlert | None, Delivered], Decision]
 
 
@@ -43,7 +41,7 @@ class DeliveryPlan:
         """The same plan with these changes left unannounced (another delivery claimed them, or announced them)."""
         if not announced:
             return self
-        kept = tuple(a for a in self.announcements if a[0].occurrence_key not in announced)
+        kept = tuple(a for a in self.announcements if a.notice.occurrence_key not in announced)
         return replace(self, messages=tuple(group_messages(kept, linker)), announcements=kept)
 
     def count(self, kind: Kind) -> int:
@@ -78,25 +76,6 @@ def _notice(alert: Alert, decision: Decision) -> Notice:
     )
 
 
-def group_messages(announcements: Sequence[Announcement], linker: Linker = no_links) -> list[OutgoingMessage]:
-    """One message per announcement and target, or one digest per target above the threshold; each critical
-    firing alert carries its acknowledge link when `linker` makes one."""
-    by_target: dict[Target, list[Notice]] = {}
-    links: dict[str, str] = {}
-    for notice, targets in announcements:
-        links[notice.occurrence_key] = linker(notice)
-        for target in targets:
-            by_target.setdefault(target, []).append(notice)
-    messages: list[OutgoingMessage] = []
-    for target, notices in by_target.items():
-        if len(notices) > DIGEST_THRESHOLD:
-            messages.append(digest(notices, target.channel, target.topic, links))
-        else:
-            messages.extend(single(notice, target.channel, target.topic, links[notice.occurrence_key])
-                            for notice in notices)
-    return messages
-
-
 def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str, Any]], *,
                   routes: Sequence[Route], shaper: RowShaper, now: datetime,
                   linker: Linker = no_links, decider: Decider = decide) -> DeliveryPlan:
@@ -128,7 +107,7 @@ def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str
                 values=row,
             )
         if decision.announces:
-            announcements.append((_notice(alert, decision), targets))
+            announcements.append(Announcement(_notice(alert, decision), targets))
         outcomes.append(AlertOutcome(alert.fingerprint, decision, targets,
                                      created=alert.fingerprint not in stored_rows, changed=changed))
 

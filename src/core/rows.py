@@ -10,10 +10,11 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from .payload import Alert, AlertStatus
-from .schema import TEXT_MAX_BYTES, Table, TextColumn, VarcharColumn
+from .schema import TEXT_MAX_BYTES, Table, TextColumn, VarcharColumn, load_schema
 
 # Columns that change on every delivery and so never count as a change of the alert itself.
 VOLATILE_COLUMNS = frozenset({"lastReceivedAt"})
@@ -142,3 +143,15 @@ class RowShaper:
 def same_content(new: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
     """True when a delivery would change nothing but the columns that change every time."""
     return all(stored.get(key) == value for key, value in new.items() if key not in VOLATILE_COLUMNS)
+
+
+@cache
+def alerts_shaper() -> RowShaper:
+    """The shaper of the `alerts` table as `schema/` describes it."""
+    return RowShaper(load_schema().table("alerts"))
+
+
+@cache
+def events_shaper() -> RowShaper:
+    """The shaper of the `alert_events` table (the history) as `schema/` describes it."""
+    return RowShaper(load_schema().table("alert_events"))

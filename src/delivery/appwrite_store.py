@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -28,11 +27,12 @@ from appwrite.query import Query
 from appwrite.services.messaging import Messaging
 from appwrite.services.tables_db import TablesDB
 
-from ..core.events import RECORDED_KINDS
+from ..core.kinds import RECORDED_KINDS
 from ..core.metrics import Count, Filter
 from ..core.rows import format_datetime, parse_datetime
 from ..errors import PermanentAppwriteError, TransientAppwriteError
 from ..messages.render import OutgoingMessage
+from .port import SendReport
 from .sdk_errors import convert
 
 T = TypeVar("T")
@@ -77,10 +77,6 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="appwrite")
 _ATTEMPTS = 3
 # History rows read per call (per 100 alerts) by the on-call rules: the newest first.
 HISTORY_LIMIT = 1000
-@dataclass(frozen=True)
-class SendReport:
-    sent: tuple[OutgoingMessage, ...]
-    already_sent: tuple[OutgoingMessage, ...]
 
 
 def _batches(rows: Sequence[Mapping[str, Any]]) -> list[list[dict[str, Any]]]:

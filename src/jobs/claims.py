@@ -21,13 +21,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from ..core.events import CLAIM_TIMEOUT, PENDING, channel_entries, completed
-from ..delivery.appwrite_store import SendReport
+from ..delivery.port import ClaimStore, SendReport
 from ..messages.render import Notice, OutgoingMessage, digest, message_id, single
 from ..messages.routing import CHANNELS, Channel
-from ..oncall.rules import notice_from_row
+from ..oncall.announce import notice_from_row
 
 # Read whole: a message named by claims beyond the ones read would look partial.
 CLAIM_LIMIT = 5000
@@ -38,13 +38,6 @@ EpisodeLinker = Callable[[Notice, str], str]
 
 def no_episode_links(_: Notice, __: str) -> str:
     return ""
-
-
-class ClaimStore(Protocol):
-    def pending_claims(self, before: datetime, limit: int) -> list[dict[str, Any]]: ...
-    def fetch_alerts(self, fingerprints: list[str]) -> dict[str, dict[str, Any]]: ...
-    def send_messages(self, messages: list[OutgoingMessage]) -> SendReport: ...
-    def update_events(self, rows: list[dict[str, Any]]) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -15,30 +15,26 @@ those alerts' history (per 100) and the delivery path's usual calls for the aler
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from ..core.events import event_id
-from ..core.lifecycle import Delivered, Kind, decide_repair, first_firing_key
+from ..core.kinds import Kind
+from ..core.lifecycle import Delivered, decide_repair, first_firing_key
 from ..core.payload import Alert, WebhookPayload
 from ..core.rows import RowShaper, parse_datetime, stored_object
-from ..endpoints.webhook import AlertStore, process_delivery
+from ..delivery.port import AlertStore
 from ..messages.render import Linker
 from ..messages.routing import Route
-from ..oncall.rules import Policy
+from ..oncall.policy import Policy
+from .deliver import process_delivery
 
 REPAIR_LOOKBACK = timedelta(minutes=30)
 REPAIR_LIMIT = 100
 # Copies of one group racing are decided within moments of each other. A firing decided well after the silent
 # resolve is the alert genuinely firing again (its sender came back), not a race, and is left alone.
 RACE_WINDOW = timedelta(seconds=10)
-
-
-class RepairStore(AlertStore, Protocol):
-    def find_events(self, *, kinds: Sequence[str], since: datetime, severities: Sequence[str] = (),
-                    limit: int) -> list[dict[str, Any]]: ...
-    def fetch_history(self, fingerprints: Sequence[str], since: datetime) -> list[dict[str, Any]]: ...
 
 
 def _raced(fired_at: datetime | None, unseen: Mapping[str, Any]) -> bool:
@@ -75,7 +71,7 @@ def _resolved_alert(event: Mapping[str, Any], row: Mapping[str, Any]) -> Alert:
     })
 
 
-def repair_races(store: RepairStore, *, routes: tuple[Route, ...], shaper: RowShaper, events_shaper: RowShaper,
+def repair_races(store: AlertStore, *, routes: tuple[Route, ...], shaper: RowShaper, events_shaper: RowShaper,
                  now: datetime, policy: Policy, linker: Linker) -> int:
     """Announce the resolves racing deliveries left unannounced; returns how many were announced now."""
     unseen = store.find_events(kinds=[Kind.RESOLVED_UNSEEN.value], since=now - REPAIR_LOOKBACK,

@@ -12,7 +12,8 @@ import pytest
 
 from devkit import payloads as p
 from ops.history import channels_text, parse_since, timeline
-from src.core.events import RECORDED_KINDS, event_rows
+from src.core.events import event_rows
+from src.core.kinds import RECORDED_KINDS
 from src.core.metrics import message_depths, plan_metrics, render
 from src.core.payload import parse_payload
 from src.core.plan import plan_delivery

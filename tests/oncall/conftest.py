@@ -22,10 +22,11 @@ from src.core.payload import parse_payload
 from src.core.rows import RowShaper
 from src.core.schema import load_schema
 from src.delivery.appwrite_store import AppwriteStore
-from src.endpoints.router import Reply, Request, handle
-from src.endpoints.webhook import DeliverySummary, process_delivery
-from src.oncall.messages import Signer
-from src.oncall.service import ScheduleSummary, run_schedule
+from src.endpoints.http import Reply, Request
+from src.endpoints.router import handle
+from src.jobs.deliver import DeliverySummary, process_delivery
+from src.jobs.schedule import ScheduleSummary, run_oncall
+from src.oncall.announce import Signer
 from src.settings import Settings, load_settings
 from tests.conftest import REPO_ROOT, function_env
 from tests.harness import PROJECT_ID, Appwrite, deliver
@@ -145,8 +146,8 @@ class Oncall:
                                 now=at, policy=self.settings.policy, linker=self.signer(at))
 
     def schedule(self, at: datetime) -> ScheduleSummary:
-        return run_schedule(self.store(), routes=self.settings.routes, policy=self.settings.policy,
-                            signer=self.signer(at), shaper=RowShaper(load_schema().table(EVENTS)), now=at)
+        return run_oncall(self.store(), routes=self.settings.routes, policy=self.settings.policy,
+                          signer=self.signer(at), shaper=RowShaper(load_schema().table(EVENTS)), now=at)
 
     def request(self, request: Request, at: datetime) -> Reply:
         return handle(request, self.settings, make_store=self._store, now=lambda: at, log=lambda _: None,

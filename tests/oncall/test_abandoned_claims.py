@@ -14,14 +14,13 @@ import pytest
 
 from devkit import payloads as p
 from devkit.emulator import Emulator
-from src.core.events import claim_owner, event_rows
+from src.core.events import CLAIM_TIMEOUT, claim_owner, event_rows
 from src.core.payload import parse_payload
 from src.core.plan import plan_delivery
 from src.core.rows import RowShaper
 from src.core.schema import load_schema
-from src.endpoints.router import Request
+from src.endpoints.http import Request
 from src.errors import TransientAppwriteError
-from src.jobs.claims import CLAIM_TIMEOUT
 from tests.harness import PROJECT_ID, Appwrite
 from tests.oncall.conftest import BASE, Oncall, events, oncall_with
 

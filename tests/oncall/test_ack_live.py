@@ -11,8 +11,8 @@ import requests
 
 from devkit import payloads as p
 from devkit.runtime import FunctionHost
+from src.oncall.history import first_firing_episode
 from src.oncall.links import LINK_TTL, make_link
-from src.oncall.rules import first_firing_episode
 from tests.harness import Appwrite, deliver
 from tests.oncall.conftest import ACK_KEY, ack_link, events, ok, pushes, texts
 

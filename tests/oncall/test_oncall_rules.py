@@ -8,35 +8,16 @@ from typing import Any
 
 import pytest
 
+from src.core.kinds import Kind
 from src.core.rows import StoredAlert, format_datetime
+from src.oncall.acknowledge import AckVerdict, judge_ack
+from src.oncall.announce import notice_from_row
+from src.oncall.escalate import escalation_due
+from src.oncall.flapping import Change, FlapVerdict, due_stables, judge_changes, open_flap
+from src.oncall.history import Event, first_firing_episode, histories
 from src.oncall.links import AckLink, episode_tag, expiry_for
-from src.oncall.rules import (
-    ACKNOWLEDGED,
-    ESCALATED,
-    FIRED,
-    FLAPPING,
-    REFIRED,
-    RESOLVED,
-    STABLE,
-    AckVerdict,
-    Change,
-    Event,
-    FlapVerdict,
-    Held,
-    Policy,
-    SmsCandidate,
-    apply_sms_budget,
-    due_stables,
-    due_summaries,
-    escalation_due,
-    first_firing_episode,
-    histories,
-    judge_ack,
-    judge_changes,
-    notice_from_row,
-    open_flap,
-    summary_text,
-)
+from src.oncall.policy import Policy
+from src.oncall.sms_budget import Held, SmsCandidate, apply_sms_budget, due_summaries, summary_text
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 FP = "ffdd78bd7f1cd0ed"
@@ -49,7 +30,7 @@ def minutes(n: float) -> timedelta:
 
 def event(kind: str, at: datetime, *, id: str = "", starts: datetime = T0, severity: str = "critical",
           episode: str = "", level: int = 0, status: str = "") -> Event:
-    status = status or ("resolved" if kind == RESOLVED else "firing")
+    status = status or ("resolved" if kind == Kind.RESOLVED else "firing")
     return Event(id or f"{kind}@{at.isoformat()}", FP, kind, status, starts, at, severity, episode, level)
 
 
@@ -65,33 +46,35 @@ def link(episode: str, starts: datetime = T0) -> AckLink:
 class TestAcknowledge:
     def test_a_current_firing_episode_is_acknowledged(self) -> None:
         """A link made for the current firing acknowledges that episode (named by its event)."""
-        judged = judge_ack(link("e1"), stored(), [event(FIRED, T0, id="e1")])
+        judged = judge_ack(link("e1"), stored(), [event(Kind.FIRED, T0, id="e1")])
         assert (judged.verdict, judged.episode, judged.changes) == (AckVerdict.ACKNOWLEDGED, "e1", True)
 
     def test_a_second_click_finds_the_first_acknowledgement(self) -> None:
         """Acknowledging again changes nothing and reports when and from where it was first done."""
-        history = [event(FIRED, T0, id="e1"),
-                   Event("a1", FP, ACKNOWLEDGED, "firing", T0, T0 + minutes(3), episode="e1", client_ip="203.0.113.9")]
+        history = [event(Kind.FIRED, T0, id="e1"),
+                   Event("a1", FP, Kind.ACKNOWLEDGED, "firing", T0, T0 + minutes(3), episode="e1",
+                         client_ip="203.0.113.9")]
         judged = judge_ack(link("e1"), stored(), history)
         assert (judged.verdict, judged.at, judged.client_ip) == (AckVerdict.ALREADY, T0 + minutes(3), "203.0.113.9")
         assert not judged.changes
 
     def test_a_resolved_occurrence_is_not_acknowledged(self) -> None:
         """Once the occurrence resolved, its link says so and changes nothing."""
-        judged = judge_ack(link("e1"), stored("resolved"), [event(FIRED, T0, id="e1"),
-                                                            event(RESOLVED, T0 + minutes(5))])
+        judged = judge_ack(link("e1"), stored("resolved"), [event(Kind.FIRED, T0, id="e1"),
+                                                            event(Kind.RESOLVED, T0 + minutes(5))])
         assert judged.verdict is AckVerdict.RESOLVED and not judged.changes
 
     def test_a_resolve_recorded_before_its_row_counts(self) -> None:
         """The history is written before the row: a recorded resolve already ends the episode."""
-        judged = judge_ack(link("e1"), stored(), [event(FIRED, T0, id="e1"), event(RESOLVED, T0 + minutes(5))])
+        history = [event(Kind.FIRED, T0, id="e1"), event(Kind.RESOLVED, T0 + minutes(5))]
+        judged = judge_ack(link("e1"), stored(), history)
         assert judged.verdict is AckVerdict.RESOLVED
 
     def test_an_old_link_does_not_acknowledge_a_refire(self) -> None:
         """Fired, resolved, fired again (same startsAt): the first firing's link acknowledges nothing and says
         when it resolved; the re-fire's own link acknowledges the re-fire."""
-        history = [event(FIRED, T0, id="e1"), event(RESOLVED, T0 + minutes(10)),
-                   event(REFIRED, T0 + minutes(20), id="e2")]
+        history = [event(Kind.FIRED, T0, id="e1"), event(Kind.RESOLVED, T0 + minutes(10)),
+                   event(Kind.REFIRED, T0 + minutes(20), id="e2")]
         old = judge_ack(link("e1"), stored(), history)
         assert (old.verdict, old.at, old.changes) == (AckVerdict.REFIRED, T0 + minutes(10), False)
         current = judge_ack(link("e2"), stored(), history)
@@ -114,7 +97,7 @@ class TestAcknowledge:
         assert judge_ack(link("e9"), stored(), []).verdict is AckVerdict.UNKNOWN
 
 
-def changes_at(*offsets: float, kinds: tuple[str, ...] = (FIRED, RESOLVED)) -> list[Event]:
+def changes_at(*offsets: float, kinds: tuple[str, ...] = (Kind.FIRED, Kind.RESOLVED)) -> list[Event]:
     return [event(kinds[i % len(kinds)], T0 + minutes(m), id=f"c{i}") for i, m in enumerate(offsets)]
 
 
@@ -135,21 +118,21 @@ class TestFlapping:
 
     def test_changes_while_flapping_are_not_announced(self) -> None:
         """After the "flapping" message, further changes say nothing until the alert is stable."""
-        history = [*changes_at(0, 5, 10, 15), event(FLAPPING, T0 + minutes(15), episode="c3")]
+        history = [*changes_at(0, 5, 10, 15), event(Kind.FLAPPING, T0 + minutes(15), episode="c3")]
         assert judge_changes([Change("c4", FP, "firing")], {FP: history}, POLICY,
                              T0 + minutes(40)) == [FlapVerdict.SUPPRESS]
 
     def test_a_full_quiet_window_ends_the_episode(self) -> None:
         """30 minutes without a change: the episode is over and the next change is announced normally."""
-        history = [*changes_at(0, 5, 10, 15), event(FLAPPING, T0 + minutes(15), episode="c3")]
+        history = [*changes_at(0, 5, 10, 15), event(Kind.FLAPPING, T0 + minutes(15), episode="c3")]
         assert open_flap(history, POLICY.flap_window, T0 + minutes(45)) is None
         assert judge_changes([Change("c4", FP, "firing")], {FP: history}, POLICY,
                              T0 + minutes(46)) == [FlapVerdict.NORMAL]
 
     def test_a_retry_decides_as_its_first_attempt(self) -> None:
         """Rows the same delivery recorded before (the change, its flapping row) are left out of the count."""
-        history = [*changes_at(0, 5, 10), event(RESOLVED, T0 + minutes(15), id="c3"),
-                   event(FLAPPING, T0 + minutes(15), episode="c3")]
+        history = [*changes_at(0, 5, 10), event(Kind.RESOLVED, T0 + minutes(15), id="c3"),
+                   event(Kind.FLAPPING, T0 + minutes(15), episode="c3")]
         assert judge_changes([Change("c3", FP, "resolved")], {FP: history}, POLICY,
                              T0 + minutes(16)) == [FlapVerdict.START]
 
@@ -171,20 +154,20 @@ class TestFlapping:
 
     def test_stable_is_due_once_a_full_window_passed_and_not_before(self) -> None:
         """The "stable again" message is due 30 minutes after the last change, once."""
-        history = [*changes_at(0, 5, 10, 15, 20), event(FLAPPING, T0 + minutes(15), episode="c3")]
+        history = [*changes_at(0, 5, 10, 15, 20), event(Kind.FLAPPING, T0 + minutes(15), episode="c3")]
         assert due_stables({FP: history}, POLICY, T0 + minutes(49)) == []
         (stable,) = due_stables({FP: history}, POLICY, T0 + minutes(50))
         assert (stable.episode, stable.since, stable.changes) == ("c3", T0 + minutes(20), 2)
-        done = [*history, event(STABLE, T0 + minutes(50), episode="c3")]
+        done = [*history, event(Kind.STABLE, T0 + minutes(50), episode="c3")]
         assert due_stables({FP: done}, POLICY, T0 + minutes(60)) == []
 
 
 def page_history(*extra: Event, severity: str = "critical") -> list[Event]:
-    return [event(FIRED, T0, id="e1", severity=severity), *extra]
+    return [event(Kind.FIRED, T0, id="e1", severity=severity), *extra]
 
 
 def escalated(level: int, at: datetime, episode: str = "e1") -> Event:
-    return event(ESCALATED, at, episode=episode, level=level)
+    return event(Kind.ESCALATED, at, episode=episode, level=level)
 
 
 class TestEscalation:
@@ -205,18 +188,18 @@ class TestEscalation:
 
     def test_acknowledging_stops_it(self) -> None:
         """An acknowledgement of the episode stops every further level."""
-        history = page_history(Event("a", FP, ACKNOWLEDGED, "firing", T0, T0 + minutes(2), episode="e1"))
+        history = page_history(Event("a", FP, Kind.ACKNOWLEDGED, "firing", T0, T0 + minutes(2), episode="e1"))
         assert escalation_due(history, POLICY, T0 + minutes(60)) is None
 
     def test_resolving_stops_it(self) -> None:
         """A resolve (or any later change) ends the episode: no escalation."""
-        history = page_history(event(RESOLVED, T0 + minutes(5), status="resolved"))
+        history = page_history(event(Kind.RESOLVED, T0 + minutes(5), status="resolved"))
         assert escalation_due(history, POLICY, T0 + minutes(60)) is None
 
     def test_an_acknowledgement_of_an_earlier_episode_does_not_count(self) -> None:
         """After a re-fire the new episode escalates even though the first one was acknowledged."""
-        history = page_history(Event("a", FP, ACKNOWLEDGED, "firing", T0, T0 + minutes(2), episode="e1"),
-                               event(RESOLVED, T0 + minutes(5)), event(REFIRED, T0 + minutes(10), id="e2"))
+        history = page_history(Event("a", FP, Kind.ACKNOWLEDGED, "firing", T0, T0 + minutes(2), episode="e1"),
+                               event(Kind.RESOLVED, T0 + minutes(5)), event(Kind.REFIRED, T0 + minutes(10), id="e2"))
         due = escalation_due(history, POLICY, T0 + minutes(25))
         assert due is not None and (due.episode, due.level) == ("e2", 1)
 
@@ -227,9 +210,9 @@ class TestEscalation:
 
     def test_a_flapping_alert_escalates_only_after_stable_again(self) -> None:
         """While flapping nothing escalates; after "stable again" (firing) the wait starts from that message."""
-        flapping = page_history(event(FLAPPING, T0, episode="e1"))
+        flapping = page_history(event(Kind.FLAPPING, T0, episode="e1"))
         assert escalation_due(flapping, POLICY, T0 + minutes(60)) is None
-        stable = [*flapping, event(STABLE, T0 + minutes(30), episode="e1")]
+        stable = [*flapping, event(Kind.STABLE, T0 + minutes(30), episode="e1")]
         assert escalation_due(stable, POLICY, T0 + minutes(44)) is None
         assert escalation_due(stable, POLICY, T0 + minutes(45)) is not None
 
@@ -277,11 +260,11 @@ class TestSmsBudget:
 def test_history_rows_are_grouped_by_alert_oldest_first() -> None:
     """Rows from Appwrite become per-alert lists ordered by time; rows without times are skipped."""
     rows: list[dict[str, Any]] = [
-        {"$id": "b", "fingerprint": FP, "kind": RESOLVED, "status": "resolved",
+        {"$id": "b", "fingerprint": FP, "kind": Kind.RESOLVED, "status": "resolved",
          "startsAt": format_datetime(T0), "at": format_datetime(T0 + minutes(5))},
-        {"$id": "a", "fingerprint": FP, "kind": FIRED, "status": "firing", "startsAt": format_datetime(T0),
+        {"$id": "a", "fingerprint": FP, "kind": Kind.FIRED, "status": "firing", "startsAt": format_datetime(T0),
          "at": format_datetime(T0), "level": None},
-        {"$id": "c", "fingerprint": FP, "kind": FIRED, "status": "firing", "startsAt": None, "at": None},
+        {"$id": "c", "fingerprint": FP, "kind": Kind.FIRED, "status": "firing", "startsAt": None, "at": None},
     ]
     assert [e.id for e in histories(rows)[FP]] == ["a", "b"]
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from src.errors import ConfigurationError
-from src.oncall.rules import Policy
+from src.oncall.policy import Policy
 from src.settings import load_settings
 
 ENV = {

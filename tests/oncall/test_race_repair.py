@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devkit import payloads as p
-from src.endpoints.router import Request
+from src.endpoints.http import Request
 from tests.harness import Appwrite
 from tests.oncall.conftest import Oncall, titles
 

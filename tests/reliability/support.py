@@ -27,7 +27,8 @@ from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
 from src.clock import utc_now
 from src.delivery.appwrite_store import AppwriteStore
-from src.endpoints.router import Reply, Request, handle
+from src.endpoints.http import Reply, Request
+from src.endpoints.router import handle
 from src.main import _store
 from src.settings import Settings, load_settings
 from tests.conftest import function_env

@@ -15,14 +15,15 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import src.endpoints.router
+import src.endpoints.webhook
 from devkit import payloads as p
 from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
 from src.clock import utc_now
 from src.core.payload import parse_payload
 from src.endpoints.auth import is_authorized
-from src.endpoints.router import Request, handle
+from src.endpoints.http import Request
+from src.endpoints.router import handle
 from src.errors import ConfigurationError
 from src.settings import load_settings
 from tests.harness import TOKEN, Appwrite, deliver
@@ -42,7 +43,7 @@ def no_parsing(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
         parsed.append(body)
         return parse_payload(body)
 
-    monkeypatch.setattr(src.endpoints.router, "parse_payload", recording)
+    monkeypatch.setattr(src.endpoints.webhook, "parse_payload", recording)
     yield parsed
 
 

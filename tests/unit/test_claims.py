@@ -10,10 +10,11 @@ from typing import Any
 from devkit import payloads as p
 from src.core.events import ALREADY_SENT, PENDING, SENT, claim_owner, completed, event_rows, ours_to_send
 from src.core.payload import WebhookPayload, parse_payload
-from src.core.plan import DIGEST_THRESHOLD, plan_delivery
+from src.core.plan import plan_delivery
 from src.core.rows import RowShaper
 from src.core.schema import load_schema
 from src.jobs.claims import named_messages, rebuild
+from src.messages.digest import DIGEST_THRESHOLD
 from src.messages.render import OutgoingMessage, message_id
 from src.messages.routing import default_routes
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from src.core.lifecycle import Decision, Delivered, Kind, decide
+from src.core.kinds import Kind
+from src.core.lifecycle import Decision, Delivered, decide
 from src.core.rows import StoredAlert
 
 T0 = datetime(2026, 11, 27, 3, 0, 0, 123000, tzinfo=UTC)

@@ -1,0 +1,33 @@
+"""One vocabulary for what happens to an alert: the `kind` column of its history rows.
+
+A delivery decides one of the first six for each alert it carries (`lifecycle.decide`); every kind but
+`repeat` is recorded. The on-call rules record the last four.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    FIRED = "fired"
+    REFIRED = "refired"
+    RESOLVED = "resolved"
+    RESOLVED_UNSEEN = "resolved-unseen"
+    STALE = "stale-ignored"
+    REPEAT = "repeat"
+    ACKNOWLEDGED = "acknowledged"
+    ESCALATED = "escalated"
+    FLAPPING = "flapping"
+    STABLE = "stable"
+
+
+# What a delivery can decide, and of those what the history records.
+DECIDED_KINDS = (Kind.FIRED, Kind.REFIRED, Kind.RESOLVED, Kind.RESOLVED_UNSEEN, Kind.STALE, Kind.REPEAT)
+RECORDED_KINDS = tuple(kind for kind in DECIDED_KINDS if kind is not Kind.REPEAT)
+ONCALL_KINDS = (Kind.ACKNOWLEDGED, Kind.ESCALATED, Kind.FLAPPING, Kind.STABLE)
+# Changes people hear about; those that flip the status (firing <-> resolved) count towards flapping.
+ANNOUNCING = frozenset({Kind.FIRED, Kind.REFIRED, Kind.RESOLVED})
+# The changes that start a firing episode (a page), and those that end one or start another.
+PAGES = (Kind.FIRED, Kind.REFIRED)
+EPISODE_CHANGES = ANNOUNCING | {Kind.RESOLVED_UNSEEN}

@@ -1,0 +1,64 @@
+"""What the function needs of Appwrite, in its own terms: the port `appwrite_store.AppwriteStore` implements
+(and the benchmarks' in-memory stores). Everything above `delivery` depends on these, never on the SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from ..core.metrics import Count
+from ..messages.render import OutgoingMessage
+
+
+@dataclass(frozen=True)
+class SendReport:
+    sent: tuple[OutgoingMessage, ...]
+    already_sent: tuple[OutgoingMessage, ...]
+
+
+class OncallStore(Protocol):
+    """What the on-call rules read and write: alert rows, the history, the SMS log; and messages."""
+
+    def fetch_alerts(self, fingerprints: list[str]) -> dict[str, dict[str, Any]]: ...
+    def send_messages(self, messages: list[OutgoingMessage], sms_log: list[dict[str, Any]] = ...) -> SendReport: ...
+    def write_events(self, rows: list[dict[str, Any]]) -> None: ...
+    def create_event(self, row: dict[str, Any]) -> bool: ...
+    def fetch_history(self, fingerprints: Sequence[str], since: datetime) -> list[dict[str, Any]]: ...
+    def find_events(self, *, kinds: Sequence[str], since: datetime, severities: Sequence[str] = (),
+                    limit: int) -> list[dict[str, Any]]: ...
+    def sms_sent_since(self, limits: Mapping[str, int], since: datetime) -> dict[str, list[str]]: ...
+    def held_sms(self, limit: int) -> list[dict[str, Any]]: ...
+    def summarised_topics(self, since: datetime) -> set[str]: ...
+    def record_sms(self, rows: list[dict[str, Any]]) -> None: ...
+    def update_sms(self, rows: list[dict[str, Any]]) -> None: ...
+
+
+class AlertStore(OncallStore, Protocol):
+    """What a delivery needs: the on-call reads, and writing alert rows and claims."""
+
+    def write_alerts(self, rows: list[dict[str, Any]]) -> None: ...
+    def claim_events(self, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]: ...
+    def update_events(self, rows: list[dict[str, Any]]) -> None: ...
+
+
+class ClaimStore(Protocol):
+    """What completing abandoned claims needs."""
+
+    def pending_claims(self, before: datetime, limit: int) -> list[dict[str, Any]]: ...
+    def fetch_alerts(self, fingerprints: list[str]) -> dict[str, dict[str, Any]]: ...
+    def send_messages(self, messages: list[OutgoingMessage], sms_log: list[dict[str, Any]] = ...) -> SendReport: ...
+    def update_events(self, rows: list[dict[str, Any]]) -> None: ...
+
+
+class MetricsStore(Protocol):
+    def measure(self, counts: Sequence[Count]) -> tuple[list[int], datetime | None]: ...
+
+
+class ScheduleStore(AlertStore, ClaimStore, Protocol):
+    """What the scheduled run needs: claims, the on-call rules, and deliveries (to repair races)."""
+
+
+class Store(ScheduleStore, MetricsStore, Protocol):
+    """Everything the function asks of Appwrite: deliveries, metrics, acknowledgements, the scheduled run."""

@@ -1,0 +1,97 @@
+"""The function's HTTP vocabulary: the request as the endpoints read it, the reply they give, and the two
+things every endpoint that talks to Appwrite does alike: open the store, and answer an Appwrite failure.
+
+Status codes follow Alertmanager's retry rule: 2xx done, 5xx retried, 4xx not retried. An Appwrite outage is
+503 (retry), a refusal a retry cannot fix (key, scope, missing table) is 500 with a log line saying what to do.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..delivery.port import Store
+from ..errors import AppwriteError, TransientAppwriteError
+from ..oncall.announce import Signer
+from ..oncall.links import base_url
+from ..settings import Settings
+
+Log = Callable[[str], None]
+StoreFactory = Callable[[Settings, str, float], Store]
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: bytes
+    query: str = ""
+    scheme: str = ""
+
+    @property
+    def scheduled(self) -> bool:
+        """Appwrite's cron trigger. Appwrite sets `x-appwrite-*` itself on every domain request, so a caller
+        cannot pose as it; still, only a POST with an empty body is taken for one."""
+        return (self.method.upper() == "POST" and not self.body
+                and self.headers.get("x-appwrite-trigger", "").strip().lower() == "schedule")
+
+    @property
+    def route(self) -> str:
+        return self.path.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A JSON object, or for a `str` body plain text with the content type in `headers`."""
+
+    status: int
+    body: dict[str, Any] | str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every endpoint is given besides the request: valid settings, the store factory, time and logs."""
+
+    settings: Settings
+    make_store: StoreFactory
+    now: Clock
+    log: Log
+    error: Log
+
+
+NOT_FOUND = Reply(404, {"error": "not found"})
+UNAUTHORIZED = Reply(401, {"error": "missing or invalid bearer token"}, {"www-authenticate": "Bearer"})
+NO_API_KEY = Reply(500, {"error": "the function has no Appwrite API key; see its error log"})
+
+
+def open_store(request: Request, context: Context, started: float) -> Store | None:
+    """The store for this execution, its time budget counted from `started`; None (logged) without an API key."""
+    key = request.headers.get("x-appwrite-key", "") or context.settings.fallback_api_key
+    if not key:
+        context.error("no Appwrite API key: Appwrite passes one in x-appwrite-key; elsewhere set APPWRITE_API_KEY")
+        return None
+    return context.make_store(context.settings, key, started + context.settings.time_budget_seconds)
+
+
+def appwrite_failed(exc: AppwriteError, what: str, *, retry_after: bool = True) -> Reply:
+    """The answer to a failed Appwrite call: 503 when a retry can help, else 500 (the log says what to fix)."""
+    if isinstance(exc, TransientAppwriteError):
+        headers = {"retry-after": "5"} if retry_after else {}
+        return Reply(503, {"error": "Appwrite is unavailable; retry later"}, headers)
+    return Reply(500, {"error": f"Appwrite refused the {what}; see the function's error log"})
+
+
+def signer(request: Request, settings: Settings, moment: datetime) -> Signer:
+    """Makes the acknowledge links of this execution's messages (none while ACK_SIGNING_KEY is unset)."""
+    return Signer(settings.ack_signing_key, base_url(settings.public_url, request.scheme,
+                                                     request.headers.get("host", "")), moment)
+
+
+def elapsed_ms(started: float) -> str:
+    return f"{(time.monotonic() - started) * 1000:.0f}"

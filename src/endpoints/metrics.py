@@ -1,0 +1,31 @@
+"""`GET /metrics`: the Prometheus exposition, behind its own token (METRICS_TOKEN; 404 while it is unset),
+computed from a fixed number of counts Appwrite answers (see `core.metrics`)."""
+
+from __future__ import annotations
+
+import time
+
+from ..core.metrics import CONTENT_TYPE, plan_metrics, render
+from ..errors import AppwriteError
+from .auth import is_authorized
+from .http import NO_API_KEY, NOT_FOUND, UNAUTHORIZED, Context, Reply, Request, appwrite_failed, elapsed_ms, open_store
+
+
+def scrape(request: Request, context: Context) -> Reply:
+    settings = context.settings
+    if not settings.metrics_tokens:
+        return NOT_FOUND
+    if not is_authorized(request.headers, settings.metrics_tokens):
+        return UNAUTHORIZED
+    started = time.monotonic()
+    store = open_store(request, context, started)
+    if store is None:
+        return NO_API_KEY
+    plan = plan_metrics(settings.metrics_severities, settings.routes, context.now())
+    try:
+        counts, newest = store.measure(plan.counts)
+    except AppwriteError as exc:
+        context.error(f"metrics not computed: {exc}")
+        return appwrite_failed(exc, "metrics queries")
+    context.log(f"metrics scrape took_ms={elapsed_ms(started)}")
+    return Reply(200, render(plan, counts, newest), {"content-type": CONTENT_TYPE})

@@ -1,0 +1,169 @@
+"""The SMS budget: per topic at most SMS_BUDGET_PER_HOUR SMS in any hour; the ones past it are held, and
+the next scheduled run sends one summary SMS per topic for them (at most one per hour). Push and email always
+go. Counts the recent SMS of a topic (one call per topic) only when a delivery or run has an SMS for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..core.rows import format_datetime, parse_datetime
+from ..delivery.port import OncallStore, SendReport
+from ..messages.render import OutgoingMessage, message_id
+from ..messages.routing import Channel
+from .policy import Policy
+
+SMS_WINDOW = timedelta(hours=1)
+# At most one summary SMS per topic in this long: a storm costs at most the budget plus one SMS per hour.
+SUMMARY_INTERVAL = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class SmsCandidate:
+    message_id: str
+    topic: str
+    alerts: int
+
+
+@dataclass(frozen=True)
+class BudgetDecision:
+    send: tuple[str, ...]
+    hold: tuple[str, ...]
+
+
+def apply_sms_budget(candidates: Sequence[SmsCandidate], sent_recently: Mapping[str, Iterable[str]],
+                     budget: int) -> BudgetDecision:
+    """Which SMS go out and which are held: per topic, at most `budget` in the last hour. `sent_recently`
+    holds, per topic, the message IDs recorded as sent in the window; one of ours among them was sent by an
+    earlier attempt and goes out again (Appwrite refuses the duplicate) without counting twice."""
+    if budget <= 0:
+        return BudgetDecision(tuple(c.message_id for c in candidates), ())
+    ours = {candidate.message_id for candidate in candidates}
+    used = {topic: {mid for mid in ids if mid not in ours} for topic, ids in sent_recently.items()}
+    already = {mid for ids in sent_recently.values() for mid in ids} & ours
+    send: list[str] = []
+    hold: list[str] = []
+    for candidate in candidates:
+        spent = used.setdefault(candidate.topic, set())
+        if candidate.message_id in already or len(spent) < budget:
+            send.append(candidate.message_id)
+            spent.add(candidate.message_id)
+        else:
+            hold.append(candidate.message_id)
+    return BudgetDecision(tuple(send), tuple(hold))
+
+
+@dataclass(frozen=True)
+class Held:
+    """An SMS held back by the budget, waiting for its topic's summary."""
+
+    message_id: str
+    topic: str
+    at: datetime
+    alerts: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    topic: str
+    held: tuple[Held, ...]
+
+    @property
+    def alerts(self) -> int:
+        return sum(max(1, held.alerts) for held in self.held)
+
+    @property
+    def since(self) -> datetime:
+        return min(held.at for held in self.held)
+
+    @property
+    def key(self) -> str:
+        first = min(self.held, key=lambda held: (held.at, held.message_id))
+        return f"sms-summary|{self.topic}|{first.message_id}"
+
+
+def due_summaries(held: Sequence[Held], summarised_recently: Iterable[str]) -> list[Summary]:
+    """One summary per topic with held SMS, unless the topic had one within `SUMMARY_INTERVAL`."""
+    skip = set(summarised_recently)
+    by_topic: dict[str, list[Held]] = {}
+    for item in held:
+        if item.topic not in skip:
+            by_topic.setdefault(item.topic, []).append(item)
+    return [Summary(topic, tuple(items)) for topic, items in sorted(by_topic.items())]
+
+
+def summary_text(summary: Summary) -> str:
+    noun = "alert" if summary.alerts == 1 else "alerts"
+    return f"{summary.alerts} more {noun} since {summary.since.astimezone(UTC):%H:%M} UTC, see push/email"
+
+
+def summary_message(summary: Summary) -> OutgoingMessage:
+    channel: Channel = "sms"
+    return OutgoingMessage(message_id(channel, summary.topic, [summary.key]), channel, summary.topic, "",
+                           summary_text(summary), {"kind": "sms-summary"}, (summary.key,))
+
+
+HELD_SMS = 500
+SENT, HELD, SUMMARY, SUMMARISED = "sent", "held", "summary", "summarised"
+
+
+@dataclass(frozen=True)
+class Gated:
+    send: tuple[OutgoingMessage, ...]
+    held: tuple[OutgoingMessage, ...]
+
+
+def gate_sms(messages: Sequence[OutgoingMessage], store: OncallStore, policy: Policy, now: datetime) -> Gated:
+    """Hold the SMS past each topic's budget; push and email always go."""
+    sms = [m for m in messages if m.channel == "sms"]
+    if policy.sms_budget_per_hour <= 0 or not sms:
+        return Gated(tuple(messages), ())
+    per_topic: dict[str, int] = {}
+    for message in sms:
+        per_topic[message.topic] = per_topic.get(message.topic, 0) + 1
+    limits = {topic: policy.sms_budget_per_hour + count for topic, count in per_topic.items()}
+    recent = store.sms_sent_since(limits, now - SMS_WINDOW)
+    decision = apply_sms_budget([SmsCandidate(m.message_id, m.topic, len(m.occurrence_keys)) for m in sms],
+                                recent, policy.sms_budget_per_hour)
+    held = set(decision.hold)
+    return Gated(tuple(m for m in messages if m.message_id not in held),
+                 tuple(m for m in sms if m.message_id in held))
+
+
+def sms_rows(messages: Sequence[OutgoingMessage], held: Sequence[OutgoingMessage], now: datetime,
+             *, state: str = SENT) -> list[dict[str, Any]]:
+    """Rows of the `sms_log` table for the SMS sent (or tried again) and those held."""
+    at = format_datetime(now)
+    rows = [{"$id": m.message_id, "topic": m.topic, "at": at, "state": state, "alerts": len(m.occurrence_keys),
+             "summary": ""} for m in messages if m.channel == "sms"]
+    rows += [{"$id": m.message_id, "topic": m.topic, "at": at, "state": HELD, "alerts": len(m.occurrence_keys),
+              "summary": ""} for m in held]
+    return rows
+
+
+def summarise_held(store: OncallStore, policy: Policy, now: datetime) -> tuple[int, SendReport]:
+    """One summary SMS per topic for the SMS held back, unless the topic had one within the hour."""
+    if policy.sms_budget_per_hour <= 0:
+        return 0, SendReport((), ())
+    held_rows = store.held_sms(HELD_SMS)
+    held = [Held(str(row["$id"]), str(row.get("topic")), when, int(row.get("alerts") or 1))
+            for row in held_rows if (when := parse_datetime(row.get("at"))) is not None]
+    if not held:
+        return 0, SendReport((), ())
+    summaries = due_summaries(held, store.summarised_topics(now - SUMMARY_INTERVAL))
+    if not summaries:
+        return 0, SendReport((), ())
+    messages = [summary_message(summary) for summary in summaries]
+    report = store.send_messages(messages)
+    at = format_datetime(now)
+    updates: list[dict[str, Any]] = []
+    for summary, message in zip(summaries, messages, strict=True):
+        updates.append({"$id": message.message_id, "topic": summary.topic, "at": at, "state": SUMMARY,
+                        "alerts": 0, "summary": ""})
+        updates += [{"$id": item.message_id, "topic": item.topic, "at": format_datetime(item.at),
+                     "state": SUMMARISED, "alerts": item.alerts, "summary": message.message_id}
+                    for item in summary.held]
+    store.update_sms(updates)
+    return len(summaries), report

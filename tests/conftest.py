@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from devkit.emulator import Emulator
+from devkit.runtime import FunctionHost
 from ops.provision import apply_schema
 from tests.harness import PROJECT_ID, TOKEN, Appwrite
 
@@ -50,3 +51,10 @@ def function_env(emulator: Emulator, **extra: str) -> dict[str, str]:
         "WEBHOOK_TOKEN": TOKEN,
         **extra,
     }
+
+
+@pytest.fixture(scope="session")
+def host(emulator: Emulator) -> Iterator[FunctionHost]:
+    """The function served like Appwrite serves it, with two worker processes (as on a 2-CPU spec)."""
+    with FunctionHost(REPO_ROOT, env=function_env(emulator), api_key=emulator.api_key, workers=2) as served:
+        yield served

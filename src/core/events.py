@@ -24,13 +24,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..formats import format_datetime
 from ..messages.render import OutgoingMessage
 from ..messages.routing import CHANNELS, Channel
 from .kinds import Kind
 from .lifecycle import Decision
 from .payload import Alert, WebhookPayload
 from .plan import DeliveryPlan
-from .rows import RowShaper, format_datetime
+from .rows import RowShaper
 
 SENT = "sent"
 ALREADY_SENT = "already-sent"

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..formats import format_datetime
 from .kinds import ANNOUNCING, Kind
 from .payload import AlertStatus
-from .rows import StoredAlert, format_datetime
+from .rows import StoredAlert
 
 
 @dataclass(frozen=True)

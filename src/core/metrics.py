@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from ..formats import format_datetime
 from ..messages.routing import CHANNELS, Channel, Route
 from .events import CLAIM_TIMEOUT, MESSAGE_COLUMNS
 from .kinds import RECORDED_KINDS
-from .rows import format_datetime
 
 CONTENT_TYPE = "text/plain; version=0.0.4"
 PREFIX = "alert_processor_"

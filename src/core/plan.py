@@ -9,13 +9,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from ..formats import parse_datetime, to_millis
 from ..messages.digest import Announcement, group_messages
 from ..messages.render import Linker, Notice, OutgoingMessage, no_links
 from ..messages.routing import Route, Router, Target
 from .kinds import Kind
 from .lifecycle import Decision, Delivered, decide
 from .payload import Alert, WebhookPayload
-from .rows import RowShaper, StoredAlert, parse_datetime, same_content, to_millis
+from .rows import RowShaper, StoredAlert, same_content
 
 
 @dataclass(frozen=True)

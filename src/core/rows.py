@@ -13,23 +13,12 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from ..formats import clean_text, cut_bytes, cut_chars, format_datetime, parse_datetime
 from .payload import Alert, AlertStatus
 from .schema import TEXT_MAX_BYTES, Table, TextColumn, VarcharColumn, load_schema
 
 # Columns that change on every delivery and so never count as a change of the alert itself.
 VOLATILE_COLUMNS = frozenset({"lastReceivedAt"})
-_CUT_MARK = "…"
-
-
-def to_millis(moment: datetime) -> datetime:
-    """Appwrite keeps datetimes at millisecond precision; compare and store at that precision only."""
-    moment = moment.astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def format_datetime(moment: datetime) -> str:
-    """The form Appwrite returns (`2026-11-27T03:08:36.956+00:00`), so stored and sent values compare equal."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def stored_object(row: Mapping[str, Any], column: str) -> dict[str, str] | None:
@@ -40,36 +29,6 @@ def stored_object(row: Mapping[str, Any], column: str) -> dict[str, str] | None:
     except ValueError:
         return None
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
-
-
-def parse_datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return to_millis(parsed)
-
-
-def _clean(text: str) -> str:
-    # Lone surrogates (from JSON escapes like "\ud800") cannot be encoded as UTF-8: replace them.
-    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
-
-
-def cut_chars(text: str, limit: int) -> str:
-    text = _clean(text)
-    if len(text) <= limit:
-        return text
-    return text[: limit - len(_CUT_MARK)] + _CUT_MARK
-
-
-def cut_bytes(text: str, limit: int) -> str:
-    text = _clean(text)
-    encoded = text.encode("utf-8")
-    if len(encoded) <= limit:
-        return text
-    room = limit - len(_CUT_MARK.encode("utf-8"))
-    return encoded[:room].decode("utf-8", "ignore") + _CUT_MARK
 
 
 @dataclass(frozen=True)
@@ -111,7 +70,7 @@ class RowShaper:
         if value.isascii() and len(value) <= limit:
             return value  # the common case: ASCII has one byte per character and nothing to replace
         if limit == 0:
-            return _clean(value)
+            return clean_text(value)
         return cut_chars(value, limit) if kind == "chars" else cut_bytes(value, limit)
 
     def row(self, alert: Alert, *, receiver: str, group_key: str, received_at: datetime,

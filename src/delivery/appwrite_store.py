@@ -29,8 +29,8 @@ from appwrite.services.tables_db import TablesDB
 
 from ..core.kinds import RECORDED_KINDS
 from ..core.metrics import Count, Filter
-from ..core.rows import format_datetime, parse_datetime
 from ..errors import PermanentAppwriteError, TransientAppwriteError
+from ..formats import format_datetime, parse_datetime
 from ..messages.render import OutgoingMessage
 from .port import SendReport
 from .sdk_errors import convert

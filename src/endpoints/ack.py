@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..core.rows import events_shaper, format_datetime, parse_datetime
+from ..core.rows import events_shaper
 from ..errors import AppwriteError, TransientAppwriteError
+from ..formats import format_datetime, parse_datetime
 from ..oncall.acknowledge import AckJudgement, AckVerdict, acknowledge
 from ..oncall.links import PAGE_HEADERS, LinkProblem, page, verify_link
 from .http import NOT_FOUND, Context, Reply, Request, open_store

@@ -23,8 +23,9 @@ from ..core.events import event_id
 from ..core.kinds import Kind
 from ..core.lifecycle import Delivered, decide_repair, first_firing_key
 from ..core.payload import Alert, WebhookPayload
-from ..core.rows import RowShaper, parse_datetime, stored_object
+from ..core.rows import RowShaper, stored_object
 from ..delivery.port import AlertStore
+from ..formats import parse_datetime
 from ..messages.render import Linker
 from ..messages.routing import Route
 from ..oncall.policy import Policy

@@ -11,8 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..core.rows import cut_chars, format_datetime
-from ..oncall.links import sms_with_link
+from ..formats import cut_chars, format_datetime
 from .routing import Channel
 
 SMS_MAX_CHARS = 160
@@ -190,3 +189,17 @@ def digest(notices: Sequence[Notice], channel: Channel, topic: str,
     keys = tuple(notice.occurrence_key for notice in notices)
     data = {"digest": str(len(notices))}
     return OutgoingMessage(message_id(channel, topic, keys), channel, topic, title, body, data, keys)
+
+
+# The shortest SMS text worth sending next to a link; below it the SMS goes out without the link.
+SMS_MIN_TEXT = 20
+
+
+def sms_with_link(text: str, link: str, limit: int) -> str:
+    """One SMS line ending with the link, cut to `limit` characters; without the link when it leaves too
+    little room for the text."""
+    text = " ".join(text.split())
+    suffix = f" Ack: {link}"
+    if not link or limit - len(suffix) < SMS_MIN_TEXT:
+        return cut_chars(text, limit)
+    return cut_chars(text, limit - len(suffix)) + suffix

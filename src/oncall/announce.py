@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..core.events import event_id
-from ..core.rows import StoredAlert, cut_chars, stored_object
+from ..core.rows import StoredAlert, stored_object
+from ..formats import cut_chars
 from ..messages.digest import DIGEST_THRESHOLD
 from ..messages.render import (
     DIGEST_LISTED,

@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from ..core.kinds import Kind
-from ..core.rows import RowShaper, format_datetime
+from ..core.rows import RowShaper
+from ..formats import format_datetime
 from ..messages.render import Notice, OutgoingMessage
 from ..messages.routing import Route, route
 from .announce import Announced, Signer, Text, minutes, notice_from_row, where

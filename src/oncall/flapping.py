@@ -16,8 +16,9 @@ from typing import Any
 
 from ..core.events import event_id
 from ..core.kinds import ANNOUNCING, Kind
-from ..core.rows import RowShaper, StoredAlert, format_datetime
+from ..core.rows import RowShaper, StoredAlert
 from ..delivery.port import OncallStore
+from ..formats import format_datetime
 from ..messages.digest import Announcement
 from ..messages.render import Linker, Notice, OutgoingMessage
 from ..messages.routing import Route, route

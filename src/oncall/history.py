@@ -17,7 +17,8 @@ from typing import Any
 from ..core.events import event_id
 from ..core.kinds import EPISODE_CHANGES, PAGES
 from ..core.lifecycle import occurrence_key
-from ..core.rows import RowShaper, format_datetime, parse_datetime
+from ..core.rows import RowShaper
+from ..formats import format_datetime, parse_datetime
 from ..messages.render import OutgoingMessage
 
 # How far back the rules read an alert's history: a flapping episode open for longer is announced again.

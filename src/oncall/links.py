@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from urllib.parse import parse_qsl, urlencode
 
-from ..core.rows import cut_chars, to_millis
+from ..formats import to_millis
 from ..ids import is_appwrite_id
 
 ACK_PATH = "/ack"
@@ -32,8 +32,6 @@ TAG_BYTES = 4
 _PURPOSE = "alert-processor/ack/v1"
 _DIGITS = re.compile(r"^[0-9]{1,15}$")
 _PARAMS = ("fp", "s", "exp", "sig")
-# The shortest SMS text worth sending next to a link; below it the SMS goes out without the link.
-SMS_MIN_TEXT = 20
 
 
 class LinkProblem(StrEnum):
@@ -137,16 +135,6 @@ def verify_link(query_string: str, key: str, now: datetime) -> AckLink | LinkPro
     if now.timestamp() >= int(expires):
         return LinkProblem.EXPIRED
     return AckLink(fingerprint, from_millis(int(starts)), int(expires), tag)
-
-
-def sms_with_link(text: str, link: str, limit: int) -> str:
-    """One SMS line ending with the link, cut to `limit` characters; without the link when it leaves too
-    little room for the text."""
-    text = " ".join(text.split())
-    suffix = f" Ack: {link}"
-    if not link or limit - len(suffix) < SMS_MIN_TEXT:
-        return cut_chars(text, limit)
-    return cut_chars(text, limit - len(suffix)) + suffix
 
 
 def page(heading: str, lines: list[str]) -> str:

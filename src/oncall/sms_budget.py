@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..core.rows import format_datetime, parse_datetime
 from ..delivery.port import OncallStore, SendReport
+from ..formats import format_datetime, parse_datetime
 from ..messages.render import OutgoingMessage, message_id
 from ..messages.routing import Channel
 from .policy import Policy

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from pathlib import Path
-
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = json.loads((REPO / "appwrite.json").read_text())
@@ -70,39 +67,3 @@ def test_runtime_requirements_are_pinned() -> None:
     names = {line.split("==")[0]: line.split("==")[1] for line in lines}
     assert names["appwrite"].startswith("27.") and names["pydantic"].startswith("2.")
     assert not {"pytest", "aiohttp", "hypothesis"} & set(names)
-
-
-def _imports(path: Path) -> list[ast.ImportFrom | ast.Import]:
-    tree = ast.parse(path.read_text())
-    return [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]
-
-
-@pytest.mark.parametrize("module", sorted((REPO / "src").glob("*.py")), ids=lambda p: p.name)
-def test_product_imports_siblings_relatively_and_never_the_kit(module: Path) -> None:
-    """src/ imports siblings relatively (Appwrite loads it as function.src.main) and never devkit or tests."""
-    for node in _imports(module):
-        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-        for name in names:
-            top = name.split(".")[0]
-            assert top not in {"src", "devkit", "tests", "function"}, f"{module.name} imports {name}"
-
-
-@pytest.mark.parametrize("module", sorted((REPO / "src").glob("*.py")), ids=lambda p: p.name)
-def test_only_main_reads_the_environment(module: Path) -> None:
-    """Configuration is read once at the edge: no module but main.py touches os.environ."""
-    if module.name in {"main.py", "provision.py"}:
-        return
-    for node in _imports(module):
-        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-        assert "os" not in names, f"{module.name} imports os"
-
-
-def test_only_store_imports_the_sdk() -> None:
-    """One module speaks to Appwrite; the rest of the function is SDK-free."""
-    users = {
-        path.name for path in (REPO / "src").glob("*.py")
-        for node in _imports(path)
-        if any(n.split(".")[0] == "appwrite" for n in
-               ([a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]))
-    }
-    assert users <= {"store.py", "provision.py", "history.py"}

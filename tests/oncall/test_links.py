@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from src.messages.render import sms_with_link
 from src.oncall.links import (
     LINK_TTL,
     AckLink,
@@ -19,7 +20,6 @@ from src.oncall.links import (
     expiry_for,
     make_link,
     millis,
-    sms_with_link,
     verify_link,
 )
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from src.core.kinds import Kind
-from src.core.rows import StoredAlert, format_datetime
+from src.core.rows import StoredAlert
+from src.formats import format_datetime
 from src.oncall.acknowledge import AckVerdict, judge_ack
 from src.oncall.announce import notice_from_row
 from src.oncall.escalate import escalation_due

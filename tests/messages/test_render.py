@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from src.core.rows import RowShaper, cut_bytes, format_datetime
+from src.core.rows import RowShaper
 from src.core.schema import load_schema
+from src.formats import cut_bytes, format_datetime
 from src.messages.render import SMS_MAX_CHARS, Notice, digest, headline, message_id, single
 
 WHEN = datetime(2026, 11, 27, 3, 8, 36, 956954, tzinfo=UTC)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..formats import parse_datetime, to_millis
@@ -17,6 +17,10 @@ from .kinds import Kind
 from .lifecycle import Decision, Delivered, decide
 from .payload import Alert, WebhookPayload
 from .rows import RowShaper, StoredAlert, same_content
+
+# How stale `lastReceivedAt` may get before a re-delivery that changes nothing rewrites the row: well above
+# Alertmanager's group_interval (5 min by default), so a quiet alert costs one write an hour, not twelve.
+RECEIVED_RESOLUTION = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -77,14 +81,23 @@ def _notice(alert: Alert, decision: Decision) -> Notice:
     )
 
 
+def _received_long_ago(stored: Mapping[str, Any] | None, now: datetime, resolution: timedelta) -> bool:
+    received = parse_datetime(stored.get("lastReceivedAt")) if stored is not None else None
+    return received is None or now - received >= resolution
+
+
 def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str, Any]], *,
                   routes: Sequence[Route], shaper: RowShaper, now: datetime,
-                  linker: Linker = no_links, decider: Decider = decide) -> DeliveryPlan:
+                  linker: Linker = no_links, decider: Decider = decide,
+                  received_resolution: timedelta = RECEIVED_RESOLUTION) -> DeliveryPlan:
+    """The plan of one delivery. A row whose content is unchanged is written only to refresh its
+    `lastReceivedAt`, and only once that is `received_resolution` old: a quiet re-delivery writes nothing."""
     router = Router(routes)
     current: dict[str, StoredAlert | None] = {
         fp: StoredAlert.from_row(row) for fp, row in stored_rows.items()
     }
     rows: dict[str, dict[str, Any]] = {}
+    to_write: set[str] = set()
     outcomes: list[AlertOutcome] = []
     announcements: list[Announcement] = []
 
@@ -99,6 +112,8 @@ def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str
                              received_at=now, notified_status=decision.notified_status)
             original = stored_rows.get(alert.fingerprint)
             changed = original is None or not same_content(row, original)
+            if changed or _received_long_ago(original, now, received_resolution):
+                to_write.add(alert.fingerprint)
             rows[alert.fingerprint] = {"$id": alert.fingerprint, **row}
             current[alert.fingerprint] = StoredAlert(
                 status=alert.status,
@@ -113,7 +128,7 @@ def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str
                                      created=alert.fingerprint not in stored_rows, changed=changed))
 
     return DeliveryPlan(
-        rows=tuple(rows.values()),
+        rows=tuple(row for fingerprint, row in rows.items() if fingerprint in to_write),
         messages=tuple(group_messages(announcements, linker)),
         outcomes=tuple(outcomes),
         announcements=tuple(announcements),

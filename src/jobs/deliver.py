@@ -80,8 +80,8 @@ class DeliverySummary:
 def summarise(payload: WebhookPayload, plan: DeliveryPlan, report: SendReport, events: int = 0, *,
               sms_held: int = 0, silenced: int = 0) -> DeliverySummary:
     last_outcome = {outcome.fingerprint: outcome for outcome in plan.outcomes}
-    written = {row["$id"] for row in plan.rows}
-    created = sum(1 for fp in written if last_outcome[fp].created)
+    kept = {o.fingerprint for o in plan.outcomes if o.decision.writes}  # rows that hold this delivery's state
+    created = sum(1 for fp in kept if last_outcome[fp].created)
     changed = {o.fingerprint for o in plan.outcomes if o.changed}
     decisions: dict[str, int] = {}
     for outcome in plan.outcomes:
@@ -89,8 +89,8 @@ def summarise(payload: WebhookPayload, plan: DeliveryPlan, report: SendReport, e
     return DeliverySummary(
         received=len(payload.alerts),
         created=created,
-        updated=sum(1 for fp in written if fp in changed and not last_outcome[fp].created),
-        unchanged=sum(1 for fp in written if fp not in changed),
+        updated=sum(1 for fp in kept if fp in changed and not last_outcome[fp].created),
+        unchanged=sum(1 for fp in kept if fp not in changed),
         stale=plan.count(Kind.STALE),
         messages_sent=len(report.sent),
         messages_already_sent=len(report.already_sent),

@@ -1,13 +1,14 @@
 """Appwrite calls per delivery, pinned exactly by kind (issue 6): one lookup and one bulk write of the alerts
-table per 100 alerts whatever N is, one bulk create of history rows (alert_events, the claims made before the
-messages) and one bulk upsert completing them per 100 changes announced, messages only for changes of state,
-and more than five announcements to one topic and channel in a delivery sent as a single digest. Counts come
-from the emulator (`control.calls()`) or, where the table matters, from a relay that sees the concrete paths;
-no timing involved.
+table per 100 alerts whatever N is (the write only for rows that changed), one bulk create of history rows
+(alert_events, the claims made before the messages) and one bulk upsert completing them per 100 changes
+announced, messages only for changes of state, and more than five announcements to one topic and channel in a
+delivery sent as a single digest. Counts come from the emulator (`control.calls()`) or, where the table
+matters, from a relay that sees the concrete paths; no timing involved.
 
 The on-call rules (issue 10) add calls only to deliveries with changes of state: one history read per 100
 alerts that changed and had a row before (flapping), and, when SMS go out, one count of the topic's SMS of the
-last hour and one record of them in `sms_log` (the SMS budget). Plain re-deliveries add nothing.
+last hour and one record of them in `sms_log` (the SMS budget). Plain re-deliveries add nothing, and write
+nothing until `lastReceivedAt` is an hour old (`core.plan.RECEIVED_RESOLUTION`).
 """
 
 from __future__ import annotations
@@ -76,11 +77,11 @@ def test_first_delivery_makes_one_lookup_write_and_history_create_per_100_alerts
 @pytest.mark.parametrize("size", SIZES)
 def test_redelivery_sends_no_message_and_batches_the_same(
         host: FunctionHost, appwrite: Appwrite, size: int) -> None:
-    """The same N alerts again: the same batched lookups and writes, no history row and not one message."""
+    """The same N alerts again: the same batched lookups, and not one write, history row or message."""
     alerts = warnings(size)
     send(host, alerts)
     batches = math.ceil(size / 100)
-    assert calls_of(host, appwrite, alerts) == (expected(lookups=batches, writes=batches), 0)
+    assert calls_of(host, appwrite, alerts) == (expected(lookups=batches, writes=0), 0)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -151,11 +152,11 @@ def test_each_table_is_read_and_written_in_batches_of_100(
 
 def test_a_redelivery_reads_and_writes_only_the_alerts_table(
         relayed_host: FunctionHost, relay: CountingRelay, appwrite: Appwrite) -> None:
-    """101 unchanged warnings again: two lookups and two upserts of alerts, no history row, no message."""
+    """101 unchanged warnings again: two lookups of alerts and nothing else: no write, history row or message."""
     alerts = warnings(101)
     send(relayed_host, alerts)
     calls, _ = relayed(relayed_host, relay, alerts)
-    assert calls == {"list_rows alerts": 2, "upsert_rows alerts": 2}
+    assert calls == {"list_rows alerts": 2}
 
 
 def test_appwrite_calls_overlap_at_most_four_at_a_time(
@@ -203,4 +204,4 @@ def test_an_sms_costs_one_count_and_one_record_of_the_sms_log(
                      "create_rows alert_events": 1, "upsert_rows alert_events": 1, "create_rows sms_log": 1,
                      "create_push": 2, "create_sms": 1}
     calls, _ = relayed(relayed_host, relay, [alert])
-    assert calls == {"list_rows alerts": 1, "upsert_rows alerts": 1}
+    assert calls == {"list_rows alerts": 1}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..errors import ConfigurationError
 from ..oncall.links import ACK_PATH
 from ..settings import Settings
-from . import ack, metrics, scheduled, webhook
+from . import webhook
 from .health import health
 from .http import Clock, Context, Log, Reply, Request, StoreFactory
 
@@ -30,12 +30,17 @@ def handle(request: Request, settings: Settings | ConfigurationError, *, make_st
         error("refusing the delivery: " + "; ".join(settings.problems))
         return Reply(500, {"error": "the function is misconfigured; see its error log"})
     context = Context(settings, make_store, now, log, error)
+    # Only the webhook's modules load with the entrypoint (a cold start serves a delivery first); the others
+    # load on their first request.
     if method == "GET":
         if request.route == METRICS_PATH:
+            from . import metrics
             return metrics.scrape(request, context)
         if request.route == ACK_PATH:
+            from . import ack
             return ack.acknowledge_link(request, context)
         return health(None)
     if request.scheduled:
+        from . import scheduled
         return scheduled.run(request, context)
     return webhook.receive(request, context)

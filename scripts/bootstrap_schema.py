@@ -18,6 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from ops.venv import use_project_venv  # noqa: E402
+
+use_project_venv()
+
 from ops.provision import (  # noqa: E402  (the repository root must be importable first)
     DEFAULT_TIMEOUT,
     ENV_CRITICAL_TOPIC_ID,

@@ -53,6 +53,20 @@ from src.core.schema import (
     VarcharColumn,
     load_schema,
 )
+from src.ids import ID_RULE, is_appwrite_id
+from src.settings import (  # the function's own variable names and defaults, so renamed resources match
+    DEFAULT_CRITICAL_TOPIC_ID,
+    DEFAULT_EVENTS_TABLE_ID,
+    DEFAULT_MONITORING_TOPIC_ID,
+    DEFAULT_SMS_TABLE_ID,
+    DEFAULT_TABLE_ID,
+    ENV_CRITICAL_TOPIC_ID,
+    ENV_DATABASE_ID,
+    ENV_EVENTS_TABLE_ID,
+    ENV_MONITORING_TOPIC_ID,
+    ENV_SMS_TABLE_ID,
+    ENV_TABLE_ID,
+)
 
 # ---------------------------------------------------------------------------------------------------
 # Settings, validated once at the edge
@@ -61,19 +75,6 @@ from src.core.schema import (
 ENV_ENDPOINT = "APPWRITE_ENDPOINT"
 ENV_PROJECT = "APPWRITE_PROJECT_ID"
 ENV_KEY = "APPWRITE_API_KEY"
-# The function reads these same variables to find its resources, so renamed resources match.
-ENV_DATABASE_ID = "ALERTS_DATABASE_ID"
-ENV_TABLE_ID = "ALERTS_TABLE_ID"
-ENV_EVENTS_TABLE_ID = "EVENTS_TABLE_ID"
-ENV_SMS_TABLE_ID = "SMS_LOG_TABLE_ID"
-ENV_CRITICAL_TOPIC_ID = "CRITICAL_TOPIC_ID"
-ENV_MONITORING_TOPIC_ID = "MONITORING_TOPIC_ID"
-
-DEFAULT_TABLE_ID = "alerts"
-DEFAULT_EVENTS_TABLE_ID = "alert_events"
-DEFAULT_SMS_TABLE_ID = "sms_log"
-DEFAULT_CRITICAL_TOPIC_ID = "critical-alerts"
-DEFAULT_MONITORING_TOPIC_ID = "monitoring-alerts"
 DEFAULT_TIMEOUT = 60.0
 
 REQUIRED_SCOPES = (
@@ -88,10 +89,6 @@ REQUIRED_SCOPES = (
     "topics.read",
     "topics.write",
 )
-
-# Appwrite's ID rule (CustomId / Key validators on SQL adapters).
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,35}$")
-_ID_RULE = "at most 36 characters of a-z, A-Z, 0-9, '.', '_' and '-', not starting with '.', '_' or '-'"
 
 # Columns every table has; an index may name them without declaring them.
 SYSTEM_COLUMNS = frozenset({"$id", "$createdAt", "$updatedAt"})
@@ -174,15 +171,15 @@ def load_settings(
             "give the two topics different IDs"
         )
     project_id = connection["project"][0].strip()
-    if not _ID_PATTERN.match(project_id):
-        raise ConfigError(f"project ID {project_id!r} is not a valid Appwrite ID ({_ID_RULE})")
+    if not is_appwrite_id(project_id):
+        raise ConfigError(f"project ID {project_id!r} is not a valid Appwrite ID ({ID_RULE})")
     return Settings(url, project_id, connection["API key"][0].strip(), ids, timeout)
 
 
 def _resource_id(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name, "").strip() or default
-    if not _ID_PATTERN.match(value):
-        raise ConfigError(f"{name}={value!r} is not a valid Appwrite ID ({_ID_RULE})")
+    if not is_appwrite_id(value):
+        raise ConfigError(f"{name}={value!r} is not a valid Appwrite ID ({ID_RULE})")
     return value
 
 

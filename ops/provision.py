@@ -53,6 +53,8 @@ from src.core.schema import (
     VarcharColumn,
     load_schema,
 )
+from src.delivery.sdk_errors import convert
+from src.errors import AppwriteError, PermanentAppwriteError
 from src.ids import ID_RULE, is_appwrite_id
 from src.settings import (  # the function's own variable names and defaults, so renamed resources match
     DEFAULT_CRITICAL_TOPIC_ID,
@@ -96,10 +98,6 @@ SYSTEM_COLUMNS = frozenset({"$id", "$createdAt", "$updatedAt"})
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message names it and how to fix it."""
-
-
-class AppwriteError(Exception):
-    """Appwrite could not be used (unreachable, wrong key, missing scopes, server error): stop the run."""
 
 
 @dataclass(frozen=True)
@@ -649,38 +647,42 @@ _PAGE = 100
 
 
 def classify(exc: AppwriteException, doing: str, settings: Settings) -> Exception:
-    """Turn an SDK exception into the error this module acts on, with a one-line message for people."""
-    message = exc.message
-    code = exc.code if isinstance(exc.code, int) else 0
-    kind = exc.type or ""
-    text = _one_line(str(message))
-    if code == 0 and isinstance(message, BaseException):
-        return AppwriteError(
+    """The function's mapping (`convert`) with the operator's message; not found / already exists / other 4xx
+    on one resource become `Rejected` so the run can report that resource alone."""
+    converted = convert(exc, doing)
+    code, kind = converted.code, converted.type or ""
+    text = _one_line(str(exc.message))
+
+    def stop(message: str) -> AppwriteError:
+        return type(converted)(message, code=code, type=converted.type)
+
+    if code == 0 and isinstance(exc.message, BaseException):
+        return stop(
             f"cannot reach Appwrite at {settings.endpoint} while {doing} ({_network_reason(text)}); check "
             f"--endpoint / {ENV_ENDPOINT} and that Appwrite is running, then run again (it is safe to repeat)"
         )
     if code == 0:
-        return AppwriteError(f"unexpected answer from Appwrite while {doing}: {text[:300]}")
+        return stop(f"unexpected answer from Appwrite while {doing}: {text[:300]}")
     if code == 401 and kind == "general_unauthorized_scope" and "role: guests" not in text:
         wanted = re.search(r"missing scopes? \((.*?)\)", text)
         needed = f" (this step needs one of {wanted.group(1)})" if wanted else ""
-        return AppwriteError(
+        return stop(
             f"the API key lacks a scope for {doing}{needed}; give the key these scopes: {', '.join(REQUIRED_SCOPES)}"
         )
     if code in (401, 403):
         reason = "it has expired" if kind == "project_key_expired" else "it was not accepted"
-        return AppwriteError(
+        return stop(
             f"Appwrite refused the API key for project {settings.project_id!r} ({reason}: {kind or code}); "
             f"check --key / {ENV_KEY} and that the key belongs to project --project / {ENV_PROJECT}"
         )
     if code == 404 and kind == "project_not_found":
-        return AppwriteError(
+        return stop(
             f"Appwrite has no project {settings.project_id!r} at {settings.endpoint}; check --project / {ENV_PROJECT}"
         )
     if code == 404 and kind in _NOT_FOUND_TYPES:
         return _NotFound(text)
     if code == 404:
-        return AppwriteError(
+        return stop(
             f"{settings.endpoint} answered 404 while {doing} ({kind or text[:100]}); check that --endpoint / "
             f"{ENV_ENDPOINT} is the Appwrite API address, usually ending in /v1"
         )
@@ -688,7 +690,7 @@ def classify(exc: AppwriteException, doing: str, settings: Settings) -> Exceptio
         return _AlreadyExists(text)
     if 400 <= code < 500:
         return Rejected(f"{text} ({kind})" if kind else text)
-    return AppwriteError(
+    return stop(
         f"Appwrite failed while {doing} (HTTP {code}: {text[:200]}); nothing was deleted, run again to finish"
     )
 
@@ -776,7 +778,7 @@ class Gateway:
         except _NotFound:
             raise
         except Rejected as exc:
-            raise AppwriteError(f"Appwrite refused {doing}: {exc}") from None
+            raise PermanentAppwriteError(f"Appwrite refused {doing}: {exc}") from None
 
     # -- writes
 

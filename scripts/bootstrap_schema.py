@@ -28,7 +28,6 @@ from ops.provision import (  # noqa: E402  (the repository root must be importab
     ENV_KEY,
     ENV_PROJECT,
     REQUIRED_SCOPES,
-    AppwriteError,
     ConfigError,
     Mode,
     Plan,
@@ -40,6 +39,7 @@ from ops.provision import (  # noqa: E402  (the repository root must be importab
     scrub,
 )
 from src.core.schema import load_schema  # noqa: E402
+from src.errors import AppwriteError  # noqa: E402
 from src.settings import (  # noqa: E402
     ENV_CRITICAL_TOPIC_ID,
     ENV_DATABASE_ID,

@@ -53,6 +53,22 @@ from src.core.schema import (
     VarcharColumn,
     load_schema,
 )
+from src.delivery.sdk_errors import convert
+from src.errors import AppwriteError, PermanentAppwriteError
+from src.ids import ID_RULE, is_appwrite_id
+from src.settings import (  # the function's own variable names and defaults, so renamed resources match
+    DEFAULT_CRITICAL_TOPIC_ID,
+    DEFAULT_EVENTS_TABLE_ID,
+    DEFAULT_MONITORING_TOPIC_ID,
+    DEFAULT_SMS_TABLE_ID,
+    DEFAULT_TABLE_ID,
+    ENV_CRITICAL_TOPIC_ID,
+    ENV_DATABASE_ID,
+    ENV_EVENTS_TABLE_ID,
+    ENV_MONITORING_TOPIC_ID,
+    ENV_SMS_TABLE_ID,
+    ENV_TABLE_ID,
+)
 
 # ---------------------------------------------------------------------------------------------------
 # Settings, validated once at the edge
@@ -61,19 +77,6 @@ from src.core.schema import (
 ENV_ENDPOINT = "APPWRITE_ENDPOINT"
 ENV_PROJECT = "APPWRITE_PROJECT_ID"
 ENV_KEY = "APPWRITE_API_KEY"
-# The function reads these same variables to find its resources, so renamed resources match.
-ENV_DATABASE_ID = "ALERTS_DATABASE_ID"
-ENV_TABLE_ID = "ALERTS_TABLE_ID"
-ENV_EVENTS_TABLE_ID = "EVENTS_TABLE_ID"
-ENV_SMS_TABLE_ID = "SMS_LOG_TABLE_ID"
-ENV_CRITICAL_TOPIC_ID = "CRITICAL_TOPIC_ID"
-ENV_MONITORING_TOPIC_ID = "MONITORING_TOPIC_ID"
-
-DEFAULT_TABLE_ID = "alerts"
-DEFAULT_EVENTS_TABLE_ID = "alert_events"
-DEFAULT_SMS_TABLE_ID = "sms_log"
-DEFAULT_CRITICAL_TOPIC_ID = "critical-alerts"
-DEFAULT_MONITORING_TOPIC_ID = "monitoring-alerts"
 DEFAULT_TIMEOUT = 60.0
 
 REQUIRED_SCOPES = (
@@ -89,20 +92,12 @@ REQUIRED_SCOPES = (
     "topics.write",
 )
 
-# Appwrite's ID rule (CustomId / Key validators on SQL adapters).
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,35}$")
-_ID_RULE = "at most 36 characters of a-z, A-Z, 0-9, '.', '_' and '-', not starting with '.', '_' or '-'"
-
 # Columns every table has; an index may name them without declaring them.
 SYSTEM_COLUMNS = frozenset({"$id", "$createdAt", "$updatedAt"})
 
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message names it and how to fix it."""
-
-
-class AppwriteError(Exception):
-    """Appwrite could not be used (unreachable, wrong key, missing scopes, server error): stop the run."""
 
 
 @dataclass(frozen=True)
@@ -174,15 +169,15 @@ def load_settings(
             "give the two topics different IDs"
         )
     project_id = connection["project"][0].strip()
-    if not _ID_PATTERN.match(project_id):
-        raise ConfigError(f"project ID {project_id!r} is not a valid Appwrite ID ({_ID_RULE})")
+    if not is_appwrite_id(project_id):
+        raise ConfigError(f"project ID {project_id!r} is not a valid Appwrite ID ({ID_RULE})")
     return Settings(url, project_id, connection["API key"][0].strip(), ids, timeout)
 
 
 def _resource_id(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name, "").strip() or default
-    if not _ID_PATTERN.match(value):
-        raise ConfigError(f"{name}={value!r} is not a valid Appwrite ID ({_ID_RULE})")
+    if not is_appwrite_id(value):
+        raise ConfigError(f"{name}={value!r} is not a valid Appwrite ID ({ID_RULE})")
     return value
 
 
@@ -652,38 +647,42 @@ _PAGE = 100
 
 
 def classify(exc: AppwriteException, doing: str, settings: Settings) -> Exception:
-    """Turn an SDK exception into the error this module acts on, with a one-line message for people."""
-    message = exc.message
-    code = exc.code if isinstance(exc.code, int) else 0
-    kind = exc.type or ""
-    text = _one_line(str(message))
-    if code == 0 and isinstance(message, BaseException):
-        return AppwriteError(
+    """The function's mapping (`convert`) with the operator's message; not found / already exists / other 4xx
+    on one resource become `Rejected` so the run can report that resource alone."""
+    converted = convert(exc, doing)
+    code, kind = converted.code, converted.type or ""
+    text = _one_line(str(exc.message))
+
+    def stop(message: str) -> AppwriteError:
+        return type(converted)(message, code=code, type=converted.type)
+
+    if code == 0 and isinstance(exc.message, BaseException):
+        return stop(
             f"cannot reach Appwrite at {settings.endpoint} while {doing} ({_network_reason(text)}); check "
             f"--endpoint / {ENV_ENDPOINT} and that Appwrite is running, then run again (it is safe to repeat)"
         )
     if code == 0:
-        return AppwriteError(f"unexpected answer from Appwrite while {doing}: {text[:300]}")
+        return stop(f"unexpected answer from Appwrite while {doing}: {text[:300]}")
     if code == 401 and kind == "general_unauthorized_scope" and "role: guests" not in text:
         wanted = re.search(r"missing scopes? \((.*?)\)", text)
         needed = f" (this step needs one of {wanted.group(1)})" if wanted else ""
-        return AppwriteError(
+        return stop(
             f"the API key lacks a scope for {doing}{needed}; give the key these scopes: {', '.join(REQUIRED_SCOPES)}"
         )
     if code in (401, 403):
         reason = "it has expired" if kind == "project_key_expired" else "it was not accepted"
-        return AppwriteError(
+        return stop(
             f"Appwrite refused the API key for project {settings.project_id!r} ({reason}: {kind or code}); "
             f"check --key / {ENV_KEY} and that the key belongs to project --project / {ENV_PROJECT}"
         )
     if code == 404 and kind == "project_not_found":
-        return AppwriteError(
+        return stop(
             f"Appwrite has no project {settings.project_id!r} at {settings.endpoint}; check --project / {ENV_PROJECT}"
         )
     if code == 404 and kind in _NOT_FOUND_TYPES:
         return _NotFound(text)
     if code == 404:
-        return AppwriteError(
+        return stop(
             f"{settings.endpoint} answered 404 while {doing} ({kind or text[:100]}); check that --endpoint / "
             f"{ENV_ENDPOINT} is the Appwrite API address, usually ending in /v1"
         )
@@ -691,7 +690,7 @@ def classify(exc: AppwriteException, doing: str, settings: Settings) -> Exceptio
         return _AlreadyExists(text)
     if 400 <= code < 500:
         return Rejected(f"{text} ({kind})" if kind else text)
-    return AppwriteError(
+    return stop(
         f"Appwrite failed while {doing} (HTTP {code}: {text[:200]}); nothing was deleted, run again to finish"
     )
 
@@ -779,7 +778,7 @@ class Gateway:
         except _NotFound:
             raise
         except Rejected as exc:
-            raise AppwriteError(f"Appwrite refused {doing}: {exc}") from None
+            raise PermanentAppwriteError(f"Appwrite refused {doing}: {exc}") from None
 
     # -- writes
 

@@ -27,12 +27,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from ops.venv import use_project_venv  # noqa: E402
+
+use_project_venv()
+
 from ops.history import parse_since, timeline  # noqa: E402
-from ops.provision import ENV_DATABASE_ID, ENV_EVENTS_TABLE_ID, ConfigError, load_settings, scrub  # noqa: E402
+from ops.provision import ConfigError, load_settings, scrub  # noqa: E402
 from src.core.schema import load_schema  # noqa: E402
 from src.delivery.appwrite_store import AppwriteStore  # noqa: E402
 from src.errors import AppwriteError  # noqa: E402  (the repository root must be importable first)
 from src.ids import ID_PATTERN  # noqa: E402
+from src.settings import ENV_DATABASE_ID, ENV_EVENTS_TABLE_ID  # noqa: E402
 
 DEFAULT_LIMIT = 500
 _FINGERPRINT = re.compile(ID_PATTERN)

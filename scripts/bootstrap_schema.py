@@ -18,19 +18,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from ops.venv import use_project_venv  # noqa: E402
+
+use_project_venv()
+
 from ops.provision import (  # noqa: E402  (the repository root must be importable first)
     DEFAULT_TIMEOUT,
-    ENV_CRITICAL_TOPIC_ID,
-    ENV_DATABASE_ID,
     ENV_ENDPOINT,
-    ENV_EVENTS_TABLE_ID,
     ENV_KEY,
-    ENV_MONITORING_TOPIC_ID,
     ENV_PROJECT,
-    ENV_SMS_TABLE_ID,
-    ENV_TABLE_ID,
     REQUIRED_SCOPES,
-    AppwriteError,
     ConfigError,
     Mode,
     Plan,
@@ -42,6 +39,15 @@ from ops.provision import (  # noqa: E402  (the repository root must be importab
     scrub,
 )
 from src.core.schema import load_schema  # noqa: E402
+from src.errors import AppwriteError  # noqa: E402
+from src.settings import (  # noqa: E402
+    ENV_CRITICAL_TOPIC_ID,
+    ENV_DATABASE_ID,
+    ENV_EVENTS_TABLE_ID,
+    ENV_MONITORING_TOPIC_ID,
+    ENV_SMS_TABLE_ID,
+    ENV_TABLE_ID,
+)
 
 DESCRIPTION = """\
 Create what alert-processor needs in an Appwrite project, as declared in schema/appwrite.schema.json:

@@ -19,6 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from ops.venv import use_project_venv  # noqa: E402
+
+use_project_venv()
+
 from appwrite.client import Client  # noqa: E402
 from appwrite.exception import AppwriteException  # noqa: E402
 from appwrite.query import Query  # noqa: E402

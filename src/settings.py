@@ -28,6 +28,29 @@ _SEVERITY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
 # An HMAC key shorter than this is too easy to guess offline from one genuine link.
 ACK_KEY_MIN_CHARS = 32
 _DEFAULT_POLICY = Policy()
+# The variables naming the function's resources, and their defaults; the bootstrap (ops/) reads the same ones,
+# so renamed resources match.
+ENV_DATABASE_ID = "ALERTS_DATABASE_ID"
+ENV_TABLE_ID = "ALERTS_TABLE_ID"
+ENV_EVENTS_TABLE_ID = "EVENTS_TABLE_ID"
+ENV_SMS_TABLE_ID = "SMS_LOG_TABLE_ID"
+ENV_CRITICAL_TOPIC_ID = "CRITICAL_TOPIC_ID"
+ENV_MONITORING_TOPIC_ID = "MONITORING_TOPIC_ID"
+DEFAULT_DATABASE_ID = "monitoring"
+DEFAULT_TABLE_ID = "alerts"
+DEFAULT_EVENTS_TABLE_ID = "alert_events"
+DEFAULT_SMS_TABLE_ID = "sms_log"
+DEFAULT_CRITICAL_TOPIC_ID = "critical-alerts"
+DEFAULT_MONITORING_TOPIC_ID = "monitoring-alerts"
+RESOURCE_ID_DEFAULTS: Mapping[str, str] = {
+    ENV_DATABASE_ID: DEFAULT_DATABASE_ID,
+    ENV_TABLE_ID: DEFAULT_TABLE_ID,
+    ENV_EVENTS_TABLE_ID: DEFAULT_EVENTS_TABLE_ID,
+    ENV_SMS_TABLE_ID: DEFAULT_SMS_TABLE_ID,
+    ENV_CRITICAL_TOPIC_ID: DEFAULT_CRITICAL_TOPIC_ID,
+    ENV_MONITORING_TOPIC_ID: DEFAULT_MONITORING_TOPIC_ID,
+}
+TABLE_ID_VARIABLES = (ENV_TABLE_ID, ENV_EVENTS_TABLE_ID, ENV_SMS_TABLE_ID)
 
 
 @dataclass(frozen=True)
@@ -47,7 +70,7 @@ class Settings:
     # Empty: `GET /metrics` answers 404.
     metrics_tokens: tuple[str, ...] = ()
     metrics_severities: tuple[str, ...] = DEFAULT_METRICS_SEVERITIES
-    sms_table_id: str = "sms_log"
+    sms_table_id: str = DEFAULT_SMS_TABLE_ID
     # Empty: no acknowledge links, and `GET /ack` answers 404.
     ack_signing_key: str = field(default="", repr=False)
     # Where acknowledge links point; empty: the scheme and host of the request being handled.
@@ -137,9 +160,8 @@ def _severities(env: Mapping[str, str], problems: list[str]) -> tuple[str, ...]:
     return values
 
 
-def load_settings(env: Mapping[str, str]) -> Settings:
-    problems: list[str] = []
-
+def _read_tokens(env: Mapping[str, str], problems: list[str]) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """The webhook tokens, the metrics tokens and the acknowledge signing key, each checked against the others."""
     tokens = _tokens(env, "WEBHOOK_TOKEN")
     if not tokens:
         problems.append("WEBHOOK_TOKEN is not set: every POST is refused until it is (comma-separate several "
@@ -162,7 +184,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                         "`openssl rand -base64 32`)")
     elif ack_key and ack_key in (*tokens, *metrics_tokens):
         problems.append("ACK_SIGNING_KEY must differ from WEBHOOK_TOKEN and METRICS_TOKEN")
+    return tokens, metrics_tokens, ack_key
 
+
+def _read_connection(env: Mapping[str, str], problems: list[str]) -> tuple[str, str]:
+    """The Appwrite endpoint and project ID, as Appwrite sets them for an execution (or as a developer does)."""
     endpoint = env.get("APPWRITE_FUNCTION_API_ENDPOINT", "").strip() or env.get("APPWRITE_ENDPOINT", "").strip()
     parsed = urlparse(endpoint)
     if not endpoint:
@@ -174,29 +200,29 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                   or env.get("APPWRITE_PROJECT_ID", "").strip())
     if not project_id:
         problems.append("APPWRITE_FUNCTION_PROJECT_ID is not set (Appwrite sets it for every execution)")
+    return endpoint, project_id
 
+
+def _read_ids(env: Mapping[str, str], problems: list[str]) -> dict[str, str]:
+    """The resource IDs by variable name, each a valid Appwrite ID, the three tables distinct."""
     ids: dict[str, str] = {}
-    for name, default in (
-        ("ALERTS_DATABASE_ID", "monitoring"),
-        ("ALERTS_TABLE_ID", "alerts"),
-        ("EVENTS_TABLE_ID", "alert_events"),
-        ("SMS_LOG_TABLE_ID", "sms_log"),
-        ("CRITICAL_TOPIC_ID", "critical-alerts"),
-        ("MONITORING_TOPIC_ID", "monitoring-alerts"),
-    ):
+    for name, default in RESOURCE_ID_DEFAULTS.items():
         value = env.get(name, "").strip() or default
         if not is_appwrite_id(value):
             problems.append(f"{name} must be 1-36 characters of a-z, A-Z, 0-9, '.', '_', '-' and not start "
                             f"with a symbol, got {value!r}")
         ids[name] = value
 
-    tables = ("ALERTS_TABLE_ID", "EVENTS_TABLE_ID", "SMS_LOG_TABLE_ID")
-    for index, name in enumerate(tables):
-        for other in tables[index + 1:]:
+    for index, name in enumerate(TABLE_ID_VARIABLES):
+        for other in TABLE_ID_VARIABLES[index + 1:]:
             if ids[name] == ids[other]:
                 problems.append(f"{name} and {other} both name table {ids[name]!r}; give the two tables different IDs")
+    return ids
 
-    routes = default_routes(ids["CRITICAL_TOPIC_ID"], ids["MONITORING_TOPIC_ID"])
+
+def _read_routes(env: Mapping[str, str], ids: Mapping[str, str], problems: list[str]) -> tuple[Route, ...]:
+    """ALERT_ROUTES when set, else the default routes to the two configured topics."""
+    routes = default_routes(ids[ENV_CRITICAL_TOPIC_ID], ids[ENV_MONITORING_TOPIC_ID])
     raw_routes = env.get("ALERT_ROUTES", "").strip()
     if raw_routes:
         try:
@@ -207,13 +233,26 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                 for error in exc.errors(include_url=False, include_input=False)[:10]
             )
             problems.append(f"ALERT_ROUTES is not a valid list of routes: {details}")
+    return routes
 
+
+def _read_limits(env: Mapping[str, str], problems: list[str]) -> tuple[int, float]:
+    """The largest request body accepted and the time budget of one execution."""
     max_body = _number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, problems, 1024, 20 * 1024 * 1024)
     budget = _number(env, "TIME_BUDGET_SECONDS", DEFAULT_TIME_BUDGET_SECONDS, problems, 1, 900)
+    return int(max_body), budget
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    problems: list[str] = []
+    tokens, metrics_tokens, ack_key = _read_tokens(env, problems)
+    endpoint, project_id = _read_connection(env, problems)
+    ids = _read_ids(env, problems)
+    routes = _read_routes(env, ids, problems)
+    max_body, budget = _read_limits(env, problems)
     severities = _severities(env, problems)
     public_url = _public_url(env, problems)
     policy = _policy(env, problems)
-
     if problems:
         raise ConfigurationError(problems)
     return Settings(
@@ -221,17 +260,17 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         endpoint=endpoint,
         project_id=project_id,
         fallback_api_key=env.get("APPWRITE_API_KEY", "").strip(),
-        database_id=ids["ALERTS_DATABASE_ID"],
-        table_id=ids["ALERTS_TABLE_ID"],
-        events_table_id=ids["EVENTS_TABLE_ID"],
-        critical_topic_id=ids["CRITICAL_TOPIC_ID"],
-        monitoring_topic_id=ids["MONITORING_TOPIC_ID"],
+        database_id=ids[ENV_DATABASE_ID],
+        table_id=ids[ENV_TABLE_ID],
+        events_table_id=ids[ENV_EVENTS_TABLE_ID],
+        critical_topic_id=ids[ENV_CRITICAL_TOPIC_ID],
+        monitoring_topic_id=ids[ENV_MONITORING_TOPIC_ID],
         routes=routes,
-        max_body_bytes=int(max_body),
+        max_body_bytes=max_body,
         time_budget_seconds=budget,
         metrics_tokens=metrics_tokens,
         metrics_severities=severities,
-        sms_table_id=ids["SMS_LOG_TABLE_ID"],
+        sms_table_id=ids[ENV_SMS_TABLE_ID],
         ack_signing_key=ack_key,
         public_url=public_url,
         policy=policy,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from devkit.emulator import Emulator
-from tests.bootstrap.bootstrap_support import Project
+from tests.ops.support import Project
 
 
 @pytest.fixture(scope="module")

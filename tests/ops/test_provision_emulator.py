@@ -17,7 +17,7 @@ from appwrite.query import Query
 from devkit.emulator.hooks import FaultMode, SchemaKind
 from ops.provision import apply_schema
 from src.core.schema import EnumColumn, VarcharColumn, load_schema
-from tests.bootstrap.bootstrap_support import PROJECT, SCRIPT_PATH, Project
+from tests.ops.support import PROJECT, SCRIPT_PATH, Project
 
 SCHEMA = load_schema()
 TABLE = SCHEMA.table("alerts")

@@ -9,6 +9,7 @@ from .messaging import Messaging
 from .rows import Rows
 from .schema import Schema
 from .store import Store
+from .transactions import Transactions
 
 
 class Services:
@@ -19,6 +20,8 @@ class Services:
         self.databases = Databases(self.store)
         self.schema = Schema(self.store, self.hooks)
         self.rows = Rows(self.store)
+        self.transactions = Transactions(self.store, self.rows)
+        self.rows.transactions = self.transactions
         self.messaging = Messaging(self.store, self.hooks)
 
     def reset(self) -> None:

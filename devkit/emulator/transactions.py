@@ -38,6 +38,11 @@ _SCOPE_WRITE = ("rows.write", "documents.write")
 _NOT_PENDING = "Invalid or non\u2011pending transaction"
 
 
+def _now() -> float:
+    """The clock expiry is judged by (a seam for tests)."""
+    return time.time()
+
+
 def transaction_response(row: Any) -> dict[str, Any]:
     return {
         "$id": row["id"],
@@ -83,7 +88,7 @@ class Transactions:
         caller.require(_SCOPE_WRITE)
         ttl = params.optional("ttl", Range(TTL_MIN, TTL_MAX), TTL_DEFAULT)
         now = datetimes.now()
-        expires_at = time.time() + int(ttl)
+        expires_at = _now() + int(ttl)
         with self.store.transaction() as connection:
             transaction_id = ids.unique_id()
             seq = self.store.next_value(connection, "transactions")
@@ -134,7 +139,7 @@ class Transactions:
             row = self._row(connection, transaction_id)
             if row["status"] != "pending":
                 raise ApiError("transaction_not_ready")
-            if time.time() > float(row["expires_at"]):
+            if _now() > float(row["expires_at"]):
                 raise ApiError("transaction_expired")
             if rollback:
                 return self._set_status(connection, transaction_id, "failed")
@@ -163,7 +168,7 @@ class Transactions:
             row = self._row(connection, transaction_id)
             if row["status"] != "pending":
                 raise ApiError("general_bad_request", _NOT_PENDING)
-            if time.time() > float(row["expires_at"]):
+            if _now() > float(row["expires_at"]):
                 raise ApiError("transaction_expired")
             self._check_room(row, len(operations))
             if not caller.is_key:
@@ -211,7 +216,7 @@ class Transactions:
                 raise ApiError("transaction_not_found", None, transaction_id)
             if row["status"] != "pending":
                 raise ApiError("transaction_not_ready")
-            if time.time() > float(row["expires_at"]):
+            if _now() > float(row["expires_at"]):
                 raise ApiError("transaction_expired")
         self._check_room(row, 1, singular=True)
         self._append(connection, transaction_id, action, database_id, table_id, row_id, data)

@@ -13,9 +13,11 @@ from .transactions import Transactions
 
 
 class Services:
-    def __init__(self, data_path: str | None, api_key: str, processing_seconds: float) -> None:
+    def __init__(
+        self, data_path: str | None, api_key: str, processing_seconds: float, project_id: str | None = None
+    ) -> None:
         self.store = Store(data_path)
-        self.keys = KeyRing(api_key)
+        self.keys = KeyRing(api_key, project_id)
         self.hooks = Hooks(processing_seconds)
         self.databases = Databases(self.store)
         self.schema = Schema(self.store, self.hooks)

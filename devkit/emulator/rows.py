@@ -17,6 +17,7 @@ from . import datetimes, ids, permissions, uniques
 from .auth import Caller
 from .catalog import TableInfo, load_table
 from .errors import ApiError
+from .indexes import Index
 from .params import (
     CUSTOM_ID,
     LIST_QUERIES,
@@ -73,6 +74,11 @@ def _object(value: Any) -> dict[str, Any]:
 def _strip_readonly(document: dict[str, Any], caller: Caller) -> dict[str, Any]:
     removable = _ALWAYS_READONLY if caller.is_key else _ALWAYS_READONLY + _PRIVILEGED_ONLY
     return {key: value for key, value in document.items() if key not in removable}
+
+
+def _unique_entries(indexes: list[Index], row: StoredRow) -> list[str | None]:
+    view = uniques.row_view(row.id, row.created, row.updated, row.data)
+    return [uniques.entry(index, view) for index in indexes]
 
 
 def _user_items(document: dict[str, Any]) -> dict[str, Any]:
@@ -240,7 +246,14 @@ class Rows:
             views = ((row.seq, uniques.row_view(row.id, row.created, row.updated, row.data)) for row in rows)
             uniques.claim(connection, table.pk, table.indexes, views)
 
-    def _rewrite(self, connection: Connection, table: TableInfo, rows: list[StoredRow]) -> None:
+    def _rewrite(
+        self,
+        connection: Connection,
+        table: TableInfo,
+        rows: list[StoredRow],
+        previous: dict[int, StoredRow] | None = None,
+    ) -> None:
+        """Write changed rows; unique entries are redone only for rows whose indexed values moved."""
         connection.executemany(
             "UPDATE rows SET created = ?, updated = ?, permissions = ?, data = ? WHERE table_pk = ? AND seq = ?",
             [
@@ -249,7 +262,12 @@ class Rows:
                 for row in rows
             ],
         )
-        if any(index.type == "unique" for index in table.indexes):
+        unique = [index for index in table.indexes if index.type == "unique" and index.status == "available"]
+        if not unique:
+            return
+        if previous is not None:
+            rows = [row for row in rows if _unique_entries(unique, row) != _unique_entries(unique, previous[row.seq])]
+        if rows:
             uniques.release(connection, table.pk, [row.seq for row in rows])
             self._claim(connection, table, rows)
 
@@ -458,7 +476,7 @@ class Rows:
                                    "$createdAt": changes.get("$createdAt", created),
                                    "$updatedAt": changes.get("$updatedAt", updated)})
             row = StoredRow(old.seq, old.id, created, updated, list(new_permissions), self._stored_data(table, merged))
-            self._rewrite(connection, table, [row])
+            self._rewrite(connection, table, [row], {old.seq: old})
             return self.render(table, row)
 
     # -- delete ---------------------------------------------------------------------------------
@@ -583,7 +601,7 @@ class Rows:
             raise ApiError("row_already_exists", None, duplicate_id)
         written: dict[str, StoredRow] = {}
         if updates:
-            self._rewrite(connection, table, updates)
+            self._rewrite(connection, table, updates, {row.seq: row for row in existing.values()})
             written.update((row.id, row) for row in updates)
         if creates:
             first = self._allocate(connection, table, len(creates))

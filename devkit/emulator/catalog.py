@@ -20,6 +20,7 @@ from . import datetimes, uniques
 from .columns import Column
 from .errors import ApiError
 from .indexes import Index
+from .rowsql import expression
 from .store import Connection
 
 
@@ -157,6 +158,7 @@ def settle(connection: Connection, table_pk: int) -> bool:
             # Existing rows already violate it: the worker's CREATE UNIQUE INDEX fails.
             index.status, index.error = "failed", "Unique index violation"
         index.updated = datetimes.from_timestamp(ready_at)
+        ensure_lookup(connection, index)
         connection.execute(
             "UPDATE indexes SET spec = ?, outcome = 'settled' WHERE table_pk = ? AND key = ?",
             (json.dumps(index.to_json()), table_pk, key),
@@ -181,6 +183,22 @@ def settle(connection: Connection, table_pk: int) -> bool:
 
     _change(connection, table_pk, edit)
     return True
+
+
+def ensure_lookup(connection: Connection, index: Index) -> None:
+    """A SQLite expression index for each user column of an available index, so filters on it seek.
+
+    One per column key, shared by every table (keyed by `table_pk` first); the expression is exactly
+    the one rowsql filters with, which is what lets SQLite's planner use it.
+    """
+    if index.status != "available" or index.type not in ("key", "unique"):
+        return
+    for name in index.columns:
+        if name.startswith("$"):
+            continue
+        connection.execute(
+            f'CREATE INDEX IF NOT EXISTS "rows_lookup_{name}" ON rows (table_pk, {expression(name)})'
+        )
 
 
 def _remove_due(connection: Connection, table_pk: int, kind: str, now: float) -> set[str]:
@@ -250,4 +268,6 @@ def insert_index(
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (table_pk, index.key, position, json.dumps(index.to_json()), ready_at, outcome, error),
     )
+    if outcome == "settled":
+        ensure_lookup(connection, index)
     _change(connection, table_pk, lambda columns, indexes: indexes.append(index))

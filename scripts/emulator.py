@@ -1,6 +1,7 @@
 """Serve the local Appwrite emulator until Ctrl-C or SIGTERM.
 
     python scripts/emulator.py --port 8080 [--data FILE] [--api-key KEY] [--processing-seconds S]
+                               [--project ID] [--access-log]
 
 Prints one line once ready, with the `/v1` endpoint and the API key to use.
 """
@@ -27,12 +28,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--processing-seconds", type=float, default=0.05, help="how long new columns and indexes stay processing"
     )
+    parser.add_argument("--project", default=None,
+                        help="the one project ID served (others are 404 project_not_found); default: any")
+    parser.add_argument("--access-log", action="store_true",
+                        help="print one line per request (method, path, status, ms) to stderr")
     args = parser.parse_args(argv)
 
     emulator = Emulator(
         data_path=args.data,
         api_key=args.api_key or DEFAULT_API_KEY,
         processing_seconds=args.processing_seconds,
+        project_id=args.project,
+        access_log=args.access_log,
     )
     stop = threading.Event()
 

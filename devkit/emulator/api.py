@@ -15,6 +15,8 @@ Handler = Callable[[Services, Caller, dict[str, str], Params], dict[str, Any]]
 
 _TABLES = "/tablesdb/{databaseId}/tables"
 _TABLE = _TABLES + "/{tableId}"
+_TRANSACTIONS = "/tablesdb/transactions"
+_TRANSACTION = _TRANSACTIONS + "/{transactionId}"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,14 @@ class Route:
 
 def _routes() -> list[Route]:
     routes = [
+        # Before `/tablesdb/{databaseId}`, which would otherwise take "transactions" as a database ID.
+        Route("POST", _TRANSACTIONS, 201, lambda s, c, m, p: s.transactions.create(c, p)),
+        Route("GET", _TRANSACTIONS, 200, lambda s, c, m, p: s.transactions.list(c, p)),
+        Route("GET", _TRANSACTION, 200, lambda s, c, m, p: s.transactions.get(c, m["transactionId"])),
+        Route("PATCH", _TRANSACTION, 200, lambda s, c, m, p: s.transactions.update(c, m["transactionId"], p)),
+        Route("DELETE", _TRANSACTION, 204, lambda s, c, m, p: s.transactions.delete(c, m["transactionId"])),
+        Route("POST", _TRANSACTION + "/operations", 201,
+              lambda s, c, m, p: s.transactions.create_operations(c, m["transactionId"], p)),
         Route("POST", "/tablesdb", 201, lambda s, c, m, p: s.databases.create_database(c, p)),
         Route("GET", "/tablesdb", 200, lambda s, c, m, p: s.databases.list_databases(c, p)),
         Route("GET", "/tablesdb/{databaseId}", 200, lambda s, c, m, p: s.databases.get_database(c, m["databaseId"])),
@@ -35,6 +45,13 @@ def _routes() -> list[Route]:
         Route("POST", _TABLES, 201, lambda s, c, m, p: s.databases.create_table(c, m["databaseId"], p)),
         Route("GET", _TABLES, 200, lambda s, c, m, p: s.databases.list_tables(c, m["databaseId"], p)),
         Route("GET", _TABLE, 200, lambda s, c, m, p: s.databases.get_table(c, m["databaseId"], m["tableId"])),
+        Route("DELETE", _TABLE, 204, lambda s, c, m, p: s.databases.delete_table(c, m["databaseId"], m["tableId"])),
+        Route("DELETE", _TABLE + "/columns/{key}", 204,
+              lambda s, c, m, p: s.schema.delete_column(c, m["databaseId"], m["tableId"], m["key"])),
+        Route("DELETE", _TABLE + "/indexes/{key}", 204,
+              lambda s, c, m, p: s.schema.delete_index(c, m["databaseId"], m["tableId"], m["key"])),
+        Route("DELETE", _TABLE + "/rows/{rowId}", 204,
+              lambda s, c, m, p: s.rows.delete(c, m["databaseId"], m["tableId"], m["rowId"], p)),
         Route("GET", _TABLE + "/columns", 200,
               lambda s, c, m, p: s.schema.list_columns(c, m["databaseId"], m["tableId"], p)),
         Route("GET", _TABLE + "/columns/{key}", 200,

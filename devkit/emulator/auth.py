@@ -1,6 +1,7 @@
 """Who is calling: API keys and their scopes, guests, and the scope check every endpoint makes.
 
-Any non-empty `X-Appwrite-Project` is accepted as an existing project. A known key acts with its
+With a configured project ID, any other non-empty `X-Appwrite-Project` is 404 `project_not_found`
+(the server's first check); without one, every project is accepted. A known key acts with its
 scopes (plus the `keys` role's base scopes) and bypasses row permissions. An unknown key, or none,
 makes the caller a guest. A key sent without the project header is refused with 403
 `project_id_missing`, as the server does when the key's project and the header differ.
@@ -62,8 +63,9 @@ class Caller:
 class KeyRing:
     """The keys this emulator knows, each with its scopes."""
 
-    def __init__(self, api_key: str) -> None:
+    def __init__(self, api_key: str, project_id: str | None = None) -> None:
         self._default = api_key
+        self._project_id = project_id
         self._lock = threading.Lock()
         self._keys: dict[str, frozenset[str]] = {}
         self.reset()
@@ -79,6 +81,8 @@ class KeyRing:
     def identify(self, headers: Mapping[str, str], hostname: str) -> Caller:
         project = headers.get("x-appwrite-project", "")
         key = headers.get("x-appwrite-key", "")
+        if project and self._project_id is not None and project != self._project_id:
+            raise ApiError("project_not_found")
         if key and not project:
             raise ApiError("project_id_missing")
         with self._lock:

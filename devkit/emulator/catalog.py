@@ -20,6 +20,7 @@ from . import datetimes, uniques
 from .columns import Column
 from .errors import ApiError
 from .indexes import Index
+from .rowsql import expression
 from .store import Connection
 
 
@@ -157,19 +158,81 @@ def settle(connection: Connection, table_pk: int) -> bool:
             # Existing rows already violate it: the worker's CREATE UNIQUE INDEX fails.
             index.status, index.error = "failed", "Unique index violation"
         index.updated = datetimes.from_timestamp(ready_at)
+        ensure_lookup(connection, index)
         connection.execute(
             "UPDATE indexes SET spec = ?, outcome = 'settled' WHERE table_pk = ? AND key = ?",
             (json.dumps(index.to_json()), table_pk, key),
         )
-    if not (settled_columns or settled_indexes):
+    removed_columns = _remove_due(connection, table_pk, "columns", now)
+    removed_indexes = _remove_due(connection, table_pk, "indexes", now)
+    for key in removed_columns:
+        # The worker drops the column, so a later column of the same key starts empty.
+        connection.execute(
+            "UPDATE rows SET data = json_remove(data, ?) WHERE table_pk = ?", (f'$."{key}"', table_pk)
+        )
+    for key in removed_indexes:
+        connection.execute("DELETE FROM unique_values WHERE table_pk = ? AND index_key = ?", (table_pk, key))
+    if not (settled_columns or settled_indexes or removed_columns or removed_indexes):
         return False
 
     def edit(columns: list[Column], indexes: list[Index]) -> None:
         _replace(columns, settled_columns)
         _replace(indexes, settled_indexes)
+        columns[:] = [column for column in columns if column.key not in removed_columns]
+        indexes[:] = [index for index in indexes if index.key not in removed_indexes]
 
     _change(connection, table_pk, edit)
     return True
+
+
+def ensure_lookup(connection: Connection, index: Index) -> None:
+    """A SQLite expression index for each user column of an available index, so filters on it seek.
+
+    One per column key, shared by every table (keyed by `table_pk` first); the expression is exactly
+    the one rowsql filters with, which is what lets SQLite's planner use it.
+    """
+    if index.status != "available" or index.type not in ("key", "unique"):
+        return
+    for name in index.columns:
+        if name.startswith("$"):
+            continue
+        connection.execute(
+            f'CREATE INDEX IF NOT EXISTS "rows_lookup_{name}" ON rows (table_pk, {expression(name)})'
+        )
+
+
+def _remove_due(connection: Connection, table_pk: int, kind: str, now: float) -> set[str]:
+    """Drop the columns or indexes whose simulated delete worker is due; their keys."""
+    keys = {
+        key for (key,) in connection.execute(
+            f"SELECT key FROM {kind} WHERE table_pk = ? AND outcome = 'deleted' AND ready_at <= ?", (table_pk, now)
+        )
+    }
+    if keys:
+        connection.execute(f"DELETE FROM {kind} WHERE table_pk = ? AND outcome = 'deleted' AND ready_at <= ?",
+                           (table_pk, now))
+    return keys
+
+
+def mark_deleting(connection: Connection, table_pk: int, kind: str, key: str, ready_at: float) -> None:
+    """Schedule the delete worker: an available column or index shows `deleting` until it is gone."""
+    spec = connection.execute(f"SELECT spec FROM {kind} WHERE table_pk = ? AND key = ?", (table_pk, key)).fetchone()[0]
+    decoded = json.loads(spec)
+    item: Column | Index = Column.from_json(decoded) if kind == "columns" else Index.from_json(decoded)
+    if item.status == "available":
+        item.status = "deleting"
+    connection.execute(
+        f"UPDATE {kind} SET spec = ?, ready_at = ?, outcome = 'deleted' WHERE table_pk = ? AND key = ?",
+        (json.dumps(item.to_json()), ready_at, table_pk, key),
+    )
+
+    def edit(columns: list[Column], indexes: list[Index]) -> None:
+        if isinstance(item, Column):
+            _replace(columns, {key: item})
+        else:
+            _replace(indexes, {key: item})
+
+    _change(connection, table_pk, edit)
 
 
 def insert_column(
@@ -205,4 +268,6 @@ def insert_index(
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (table_pk, index.key, position, json.dumps(index.to_json()), ready_at, outcome, error),
     )
+    if outcome == "settled":
+        ensure_lookup(connection, index)
     _change(connection, table_pk, lambda columns, indexes: indexes.append(index))

@@ -121,6 +121,13 @@ class Column:
     # -- row values -----------------------------------------------------------------------------
 
     def validators(self) -> list[Validator]:
+        """The value validators, built once per definition (the fields they read never change)."""
+        cached: list[Validator] | None = self.__dict__.get("_validators")
+        if cached is None:
+            cached = self.__dict__["_validators"] = self._build_validators()
+        return cached
+
+    def _build_validators(self) -> list[Validator]:
         validators: list[Validator] = []
         if self.type in TEXT_SIZES:
             validators.append(ByteLength(min(self.size, TEXT_BYTES[self.type])))

@@ -168,6 +168,18 @@ class Databases:
         with self.store.transaction() as connection:
             return table_response(catalog.load_table(connection, database_id, table_id))
 
+    def delete_table(self, caller: Caller, database_id: str, table_id: str) -> dict[str, Any]:
+        """204; the table is gone at once (the server's worker then drops its rows)."""
+        caller.require(["tables.write", "collections.write"])
+        check_path(databaseId=database_id, tableId=table_id)
+        with self.store.transaction() as connection:
+            pk = catalog.load_table(connection, database_id, table_id).pk
+            for table in ("columns", "indexes", "rows", "unique_values"):
+                connection.execute(f"DELETE FROM {table} WHERE table_pk = ?", (pk,))
+            connection.execute("DELETE FROM tables WHERE pk = ?", (pk,))
+            connection.schema_cache.pop(pk, None)
+        return {}
+
     def list_tables(self, caller: Caller, database_id: str, params: Params) -> dict[str, Any]:
         caller.require(["tables.read", "collections.read"])
         check_path(databaseId=database_id)

@@ -87,6 +87,9 @@ def format_utc(moment: datetime) -> str:
 
 def normalize(value: object) -> str | None:
     """The stored (and returned) form of a datetime value, or None if invalid."""
+    if isinstance(value, str) and _CANONICAL.fullmatch(value):
+        # Already the stored form; only its calendar validity needs checking.
+        return value if parse(value) is not None else None
     parsed = parse(value)
     return None if parsed is None else format_utc(parsed)
 

@@ -112,7 +112,26 @@ _CATALOGUE: dict[str, tuple[int, str]] = {
         "Index with the requested key '%s' already exists. Try again with a different key.",
     ),
     "column_index_invalid": (400, "Index invalid."),
+    "column_index_dependency": (
+        409,
+        "Column '%s' cannot be renamed or deleted. Please remove the associated index first.",
+    ),
+    "project_not_found": (
+        404,
+        "Project with the requested ID could not be found. Please check the value of the X-Appwrite-Project "
+        "header to ensure the correct project ID is being used.",
+    ),
+    "document_not_found": (404, "Document with the requested ID '%s' could not be found."),
+    "document_invalid_structure": (
+        400,
+        "The document structure is invalid. Please ensure the attributes match the collection definition.",
+    ),
     "transaction_not_found": (404, "Transaction with the requested ID '%s' could not be found."),
+    "transaction_failed": (400, "The transaction has errored. Please check the transaction data and try again."),
+    "transaction_expired": (410, "The transaction has expired. Please create a new transaction and try again."),
+    "transaction_conflict": (409, "The transaction has a conflict. Please resolve the conflict and try again."),
+    "transaction_limit_exceeded": (400, "The maximum number of operations per transaction has been exceeded."),
+    "transaction_not_ready": (400, "The transaction is not ready yet. Please try again later."),
     "storage_bucket_not_found": (404, "Storage bucket with the requested ID could not be found."),
     "topic_not_found": (404, "Topic with the request ID could not be found."),
     "topic_already_exists": (409, "Topic with the request ID already exists."),

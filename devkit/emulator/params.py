@@ -268,6 +268,9 @@ class Params:
             raise ApiError("general_argument_invalid", "The request body must be a JSON object.")
         return cls(decoded)
 
+    def without(self, name: str) -> Params:
+        return Params({key: value for key, value in self._values.items() if key != name})
+
     def required(self, name: str, validator: Validator) -> Any:
         value = self._values.get(name)
         if value is None:

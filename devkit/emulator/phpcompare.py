@@ -32,6 +32,9 @@ def _numeric(text: str) -> bool:
 
 
 def loose_equal(left: Any, right: Any) -> bool:
+    # Identical scalars are loosely equal in every PHP rule below; checked first because it is the common case.
+    if type(left) is type(right) and type(left) in (str, int, bool) and left == right:
+        return True
     if left is None and right is None:
         return True
     if left is None and isinstance(right, str):

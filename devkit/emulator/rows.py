@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import datetimes, ids, permissions, uniques
+from . import catalog, datetimes, ids, permissions, uniques
 from .auth import Caller
 from .catalog import TableInfo, load_table
 from .errors import ApiError
+from .indexes import Index
 from .params import (
     CUSTOM_ID,
     LIST_QUERIES,
@@ -34,6 +35,9 @@ from .phpcompare import loose_equal, strict_equal
 from .queries import Attribute, Query, QueryError, Validator, parse_all
 from .rowsql import Sql, Translator, cursor_condition, effective_orders, expression, order_by
 from .store import Connection, Store
+
+if TYPE_CHECKING:
+    from .transactions import Transactions
 
 COUNT_LIMIT = 5000
 DEFAULT_LIMIT = 25
@@ -72,6 +76,11 @@ def _strip_readonly(document: dict[str, Any], caller: Caller) -> dict[str, Any]:
     return {key: value for key, value in document.items() if key not in removable}
 
 
+def _unique_entries(indexes: list[Index], row: StoredRow) -> list[str | None]:
+    view = uniques.row_view(row.id, row.created, row.updated, row.data)
+    return [uniques.entry(index, view) for index in indexes]
+
+
 def _user_items(document: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in document.items() if key not in _INTERNAL}
 
@@ -79,6 +88,30 @@ def _user_items(document: dict[str, Any]) -> dict[str, Any]:
 class Rows:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.transactions: Transactions | None = None  # set once both exist; they call each other
+
+    # -- used by transactions -------------------------------------------------------------------
+
+    def table_for(self, connection: Connection, caller: Caller, database_id: str, table_id: str) -> TableInfo:
+        return self._table(connection, caller, database_id, table_id)
+
+    def exists(self, connection: Connection, table: TableInfo, row_id: str) -> bool:
+        return bool(self._fetch(connection, table, [row_id]))
+
+    def updated_times(self, connection: Connection, table: TableInfo, row_ids: list[str]) -> dict[str, str]:
+        return {row.id: row.updated for row in self._fetch(connection, table, row_ids).values()}
+
+    def _staging(self) -> Transactions:
+        assert self.transactions is not None
+        return self.transactions
+
+    @staticmethod
+    def _mock(table: TableInfo, row_id: str, document: dict[str, Any]) -> dict[str, Any]:
+        """What a staged single-row write answers: the sent row, not yet written."""
+        return {
+            "$id": row_id, "$sequence": "", "$createdAt": "", "$updatedAt": "", "$permissions": [],
+            **document, "$databaseId": table.database_id, "$tableId": table.id,
+        }
 
     # -- shared helpers -------------------------------------------------------------------------
 
@@ -213,7 +246,14 @@ class Rows:
             views = ((row.seq, uniques.row_view(row.id, row.created, row.updated, row.data)) for row in rows)
             uniques.claim(connection, table.pk, table.indexes, views)
 
-    def _rewrite(self, connection: Connection, table: TableInfo, rows: list[StoredRow]) -> None:
+    def _rewrite(
+        self,
+        connection: Connection,
+        table: TableInfo,
+        rows: list[StoredRow],
+        previous: dict[int, StoredRow] | None = None,
+    ) -> None:
+        """Write changed rows; unique entries are redone only for rows whose indexed values moved."""
         connection.executemany(
             "UPDATE rows SET created = ?, updated = ?, permissions = ?, data = ? WHERE table_pk = ? AND seq = ?",
             [
@@ -222,15 +262,19 @@ class Rows:
                 for row in rows
             ],
         )
-        if any(index.type == "unique" for index in table.indexes):
+        unique = [index for index in table.indexes if index.type == "unique" and index.status == "available"]
+        if not unique:
+            return
+        if previous is not None:
+            rows = [row for row in rows if _unique_entries(unique, row) != _unique_entries(unique, previous[row.seq])]
+        if rows:
             uniques.release(connection, table.pk, [row.seq for row in rows])
             self._claim(connection, table, rows)
 
     @staticmethod
-    def _no_transactions(params: Params) -> None:
-        transaction_id = params.optional("transactionId", Nullable(UID))
-        if transaction_id is not None:
-            raise ApiError("transaction_not_found", None, transaction_id)
+    def _transaction_id(params: Params) -> str | None:
+        transaction_id: str | None = params.optional("transactionId", Nullable(UID))
+        return transaction_id
 
     # -- create ---------------------------------------------------------------------------------
 
@@ -242,7 +286,7 @@ class Rows:
         data = _object(params.optional("data", JSONObject(), {}))
         given_permissions = params.optional("permissions", Nullable(ROW_PERMISSIONS))
         documents = params.optional("rows", ArrayList(JSONObject(), BATCH_LIMIT), [])
-        self._no_transactions(params)
+        transaction_id = self._transaction_id(params)
         if not data and not documents:
             raise ApiError("row_missing_data")
         if data and documents:
@@ -264,6 +308,14 @@ class Rows:
             raise ApiError("general_unauthorized_scope")
         with self.store.transaction() as connection:
             table = self._table(connection, caller, database_id, table_id)
+            if transaction_id is not None:
+                if bulk:
+                    self._staging().stage(connection, transaction_id, "bulkCreate", database_id, table_id, None,
+                                          documents)
+                    return {"total": len(documents), "rows": []}
+                staged = {**data, **({"$permissions": given_permissions} if given_permissions is not None else {})}
+                self._staging().stage(connection, transaction_id, "create", database_id, table_id, row_id, staged)
+                return self._mock(table, str(row_id), staged)
             prepared = [
                 self._prepare_new(caller, table, _object(item) if bulk else data, bulk, row_id, given_permissions)
                 for item in (documents if bulk else [data])
@@ -328,7 +380,12 @@ class Rows:
         caller.require(_SCOPE_READ)
         check_path(databaseId=database_id, tableId=table_id, rowId=row_id)
         texts = params.optional("queries", LIST_QUERIES, [])
-        self._no_transactions(params)
+        transaction_id = self._transaction_id(params)
+        if transaction_id is not None:
+            plain = params.without("transactionId")
+            return self._staging().read_through(
+                caller, transaction_id, lambda: self.get(caller, database_id, table_id, row_id, plain)
+            )
         with self.store.transaction() as connection:
             table = self._table(connection, caller, database_id, table_id)
             queries = self._parse(texts)
@@ -386,12 +443,17 @@ class Rows:
         check_path(databaseId=database_id, tableId=table_id, rowId=row_id)
         data = _object(params.optional("data", JSONObject(), {}))
         given_permissions = params.optional("permissions", Nullable(ROW_PERMISSIONS))
-        self._no_transactions(params)
+        transaction_id = self._transaction_id(params)
         if not data and given_permissions is None:
             raise ApiError("row_missing_payload")
         with self.store.transaction() as connection:
             table = self._table(connection, caller, database_id, table_id)
             old = self._fetch(connection, table, [row_id]).get(row_id)
+            if transaction_id is not None:
+                staged = {**data, **({"$permissions": given_permissions} if given_permissions is not None else {})}
+                self._staging().stage(connection, transaction_id, "update", database_id, table_id, row_id, staged)
+                current = self.render(table, old) if old is not None else {}
+                return {**self._mock(table, row_id, current), **staged}
             if old is None:
                 raise ApiError("row_not_found", None, row_id)
             resolved = aggregate_permissions(given_permissions)
@@ -414,8 +476,30 @@ class Rows:
                                    "$createdAt": changes.get("$createdAt", created),
                                    "$updatedAt": changes.get("$updatedAt", updated)})
             row = StoredRow(old.seq, old.id, created, updated, list(new_permissions), self._stored_data(table, merged))
-            self._rewrite(connection, table, [row])
+            self._rewrite(connection, table, [row], {old.seq: old})
             return self.render(table, row)
+
+    # -- delete ---------------------------------------------------------------------------------
+
+    def delete(
+        self, caller: Caller, database_id: str, table_id: str, row_id: str, params: Params
+    ) -> dict[str, Any]:
+        caller.require(_SCOPE_WRITE)
+        check_path(databaseId=database_id, tableId=table_id, rowId=row_id)
+        transaction_id = self._transaction_id(params)
+        with self.store.transaction() as connection:
+            table = self._table(connection, caller, database_id, table_id)
+            old = self._fetch(connection, table, [row_id]).get(row_id)
+            if transaction_id is not None:
+                self._staging().stage(connection, transaction_id, "delete", database_id, table_id, row_id, {})
+                return {}
+            if old is None or (not caller.is_key and self._unreadable(caller, table, old)):
+                raise ApiError("row_not_found", None, row_id)
+            row_grants = old.permissions if table.row_security else []
+            permissions.require(caller, "delete", table.permissions, row_grants, default_message=True)
+            connection.execute("DELETE FROM rows WHERE table_pk = ? AND seq = ?", (table.pk, old.seq))
+            uniques.release(connection, table.pk, [old.seq])
+        return {}
 
     # -- upsert ---------------------------------------------------------------------------------
 
@@ -426,11 +510,15 @@ class Rows:
         check_path(databaseId=database_id, tableId=table_id, rowId=row_id)
         data = _object(params.optional("data", JSONObject(), {}))
         given_permissions = params.optional("permissions", Nullable(ROW_PERMISSIONS))
-        self._no_transactions(params)
+        transaction_id = self._transaction_id(params)
         if not data and given_permissions is None:
             raise ApiError("row_missing_payload")
         with self.store.transaction() as connection:
             table = self._table(connection, caller, database_id, table_id)
+            if transaction_id is not None:
+                staged = {**data, **({"$permissions": given_permissions} if given_permissions is not None else {})}
+                self._staging().stage(connection, transaction_id, "upsert", database_id, table_id, row_id, staged)
+                return self._mock(table, row_id, staged)
             resolved = aggregate_permissions(given_permissions)
             if resolved is None:
                 existing = self._fetch(connection, table, [row_id]).get(row_id)
@@ -447,9 +535,13 @@ class Rows:
         caller.require(_SCOPE_WRITE)
         check_path(databaseId=database_id, tableId=table_id)
         documents = params.required("rows", ArrayList(JSONObject(), BATCH_LIMIT))
-        self._no_transactions(params)
+        transaction_id = self._transaction_id(params)
         with self.store.transaction() as connection:
             table = self._table(connection, caller, database_id, table_id)
+            if transaction_id is not None:
+                staged = [_strip_readonly(_object(item), caller) for item in documents]
+                self._staging().stage(connection, transaction_id, "bulkUpsert", database_id, table_id, None, staged)
+                return {"total": len(staged), "rows": []}
             prepared = []
             for item in documents:
                 document = _strip_readonly(_object(item), caller)
@@ -509,7 +601,7 @@ class Rows:
             raise ApiError("row_already_exists", None, duplicate_id)
         written: dict[str, StoredRow] = {}
         if updates:
-            self._rewrite(connection, table, updates)
+            self._rewrite(connection, table, updates, {row.seq: row for row in existing.values()})
             written.update((row.id, row) for row in updates)
         if creates:
             first = self._allocate(connection, table, len(creates))
@@ -544,7 +636,12 @@ class Rows:
         caller.require(_SCOPE_READ)
         check_path(databaseId=database_id, tableId=table_id)
         texts = params.optional("queries", LIST_QUERIES, [])
-        self._no_transactions(params)
+        transaction_id = self._transaction_id(params)
+        if transaction_id is not None:
+            plain = params.without("transactionId")
+            return self._staging().read_through(
+                caller, transaction_id, lambda: self.list_rows(caller, database_id, table_id, plain)
+            )
         include_total = params.flag("total", True, loose=True)
         params.optional("ttl", Range(0, 86400), 0)
         with self.store.transaction() as connection:
@@ -585,7 +682,8 @@ class Rows:
             limit = plan.limit if plan.limit is not None else DEFAULT_LIMIT
             offset = plan.offset or 0
             found = connection.execute(
-                f"SELECT seq, id, created, updated, permissions, data FROM rows WHERE {page.clause()} "
+                f"SELECT seq, id, created, updated, permissions, data FROM rows {self._seek(connection, table, plan)}"
+                f"WHERE {page.clause()} "
                 f"ORDER BY {order_by(orders, reverse=plan.cursor_before)} LIMIT ? OFFSET ?",
                 [*page.params, min(limit, 2**62), offset],
             ).fetchall()
@@ -596,6 +694,22 @@ class Rows:
                 rows.reverse()
             selections = plan.selections or None
             return {"total": total, "rows": [self.render(table, row, selections) for row in rows]}
+
+    @staticmethod
+    def _seek(connection: Connection, table: TableInfo, plan: Any) -> str:
+        """`INDEXED BY` the lookup index of an equality filter on an indexed column, else nothing.
+
+        Without statistics SQLite prefers walking rows in `$sequence` order to seeking a few values,
+        which reads the whole table; a database would use the index, and so does this.
+        """
+        indexed = {name for index in table.available_indexes() if index.type in ("key", "unique")
+                   for name in index.columns if not name.startswith("$")}
+        for query in plan.filters:
+            if query.method == "equal" and query.attribute in indexed:
+                covering = next(index for index in table.available_indexes() if query.attribute in index.columns)
+                catalog.ensure_lookup(connection, covering)
+                return f'INDEXED BY "rows_lookup_{query.attribute}" '
+        return ""
 
     def _check_cursor(self, connection: Connection, table: TableInfo, query: Query) -> None:
         if not ids.is_uid(query.value):

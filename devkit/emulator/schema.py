@@ -145,6 +145,19 @@ class Schema:
             raise ApiError("column_not_found", None, key)
         return column.response()
 
+    def delete_column(self, caller: Caller, database_id: str, table_id: str, key: str) -> dict[str, Any]:
+        """204; an available column turns `deleting` and is gone once its worker has run."""
+        caller.require(_COLUMN_WRITE)
+        check_path(databaseId=database_id, tableId=table_id, key=key)
+        with self.store.transaction() as connection:
+            table = catalog.load_table(connection, database_id, table_id)
+            if not any(column.key == key for column in table.columns):
+                raise ApiError("column_not_found", None, key)
+            if any(key in index.columns for index in table.indexes):
+                raise ApiError("column_index_dependency", None, key)
+            catalog.mark_deleting(connection, table.pk, "columns", key, time.time() + self.hooks.processing_seconds)
+        return {}
+
     def list_columns(self, caller: Caller, database_id: str, table_id: str, params: Params) -> dict[str, Any]:
         caller.require(_COLUMN_READ)
         check_path(databaseId=database_id, tableId=table_id)
@@ -211,6 +224,17 @@ class Schema:
         if index is None:
             raise ApiError("column_index_not_found", None, key)
         return index.response()
+
+    def delete_index(self, caller: Caller, database_id: str, table_id: str, key: str) -> dict[str, Any]:
+        """204; an available index turns `deleting` and is gone once its worker has run."""
+        caller.require(_INDEX_WRITE)
+        check_path(databaseId=database_id, tableId=table_id, key=key)
+        with self.store.transaction() as connection:
+            table = catalog.load_table(connection, database_id, table_id)
+            if not any(index.key == key for index in table.indexes):
+                raise ApiError("column_index_not_found", None, key)
+            catalog.mark_deleting(connection, table.pk, "indexes", key, time.time() + self.hooks.processing_seconds)
+        return {}
 
     def list_indexes(self, caller: Caller, database_id: str, table_id: str, params: Params) -> dict[str, Any]:
         caller.require(_INDEX_READ)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import sys
 import threading
 from types import TracebackType
+from typing import Any, TextIO
 
 from aiohttp import web
 
+from .access_log import AccessLogger, access_logger
 from .auth import DEFAULT_API_KEY
 from .control import EmulatorControl
 from .http import build_app
@@ -33,6 +36,10 @@ class Emulator:
 
     `with Emulator() as emu:` starts it on a free port; `emu.endpoint` is the `/v1` URL to give the
     SDK, `emu.api_key` the key holding every scope and `emu.control` the test hooks.
+
+    `project_id` makes the emulator one project: any other `X-Appwrite-Project` is 404
+    `project_not_found`, as on the server (None accepts every project). `access_log` writes one line
+    per request to stderr (True) or to the given stream.
     """
 
     def __init__(
@@ -40,10 +47,14 @@ class Emulator:
         data_path: str | None = None,
         api_key: str = DEFAULT_API_KEY,
         processing_seconds: float = 0.05,
+        project_id: str | None = None,
+        access_log: bool | TextIO = False,
     ) -> None:
         self.data_path = data_path
         self.api_key = api_key
         self.processing_seconds = processing_seconds
+        self.project_id = project_id
+        self.access_log: TextIO | None = sys.stderr if access_log is True else (access_log or None)
         self.host = "127.0.0.1"
         self.port = 0
         self._services: Services | None = None
@@ -72,7 +83,7 @@ class Emulator:
         sock.listen(128)
         self.host = host if host != "localhost" else "127.0.0.1"
         self.port = sock.getsockname()[1]
-        self._services = Services(self.data_path, self.api_key, self.processing_seconds)
+        self._services = Services(self.data_path, self.api_key, self.processing_seconds, self.project_id)
         ready = threading.Event()
         failure: list[BaseException] = []
         self._thread = threading.Thread(
@@ -91,9 +102,13 @@ class Emulator:
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
+            logging_options: dict[str, Any] = {"access_log": None}
+            if self.access_log is not None:
+                logging_options = {"access_log": access_logger(self.access_log, str(self.port)),
+                                   "access_log_class": AccessLogger}
             runner = web.AppRunner(
                 build_app(self._services),
-                access_log=None,
+                **logging_options,
                 handle_signals=False,
                 shutdown_timeout=0.5,
                 # Appwrite accepts long query strings (100 queries of 4096 characters); aiohttp's default is 8 KiB.

@@ -102,6 +102,28 @@ CREATE TABLE IF NOT EXISTS messages (
     created TEXT NOT NULL,
     updated TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS transactions (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    operations INTEGER NOT NULL DEFAULT 0,
+    expires_at REAL NOT NULL,
+    expires TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+-- Staged operations in order; `staged_at` is the request time the commit checks for conflicts against.
+CREATE TABLE IF NOT EXISTS transaction_operations (
+    transaction_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    database_id TEXT NOT NULL,
+    table_id TEXT NOT NULL,
+    row_id TEXT,
+    data TEXT NOT NULL,
+    staged_at TEXT NOT NULL,
+    PRIMARY KEY (transaction_id, position)
+);
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -117,6 +139,8 @@ _DATA_TABLES = (
     "unique_values",
     "topics",
     "messages",
+    "transactions",
+    "transaction_operations",
     "counters",
 )
 
@@ -139,6 +163,7 @@ class Store:
 
     def __init__(self, path: str | None = None) -> None:
         self._lock = threading.RLock()
+        self._depth = 0
         self._connection = sqlite3.connect(
             path or ":memory:", check_same_thread=False, isolation_level=None, timeout=30.0, factory=Connection
         )
@@ -150,15 +175,42 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """An atomic unit of work: committed on success, rolled back on any exception."""
+        """An atomic unit of work: committed on success, rolled back on any exception.
+
+        Nested calls join the outer unit, so a commit of staged operations can reuse the row endpoints.
+        """
         with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._connection
+                finally:
+                    self._depth -= 1
+                return
             self._connection.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield self._connection
             except BaseException:
                 self._connection.execute("ROLLBACK")
                 raise
+            finally:
+                self._depth = 0
             self._connection.execute("COMMIT")
+
+    @contextmanager
+    def scratch(self) -> Iterator[Connection]:
+        """A unit of work that is always rolled back: reads of a state that is never kept."""
+        with self._lock:
+            if self._depth:
+                raise RuntimeError("a scratch unit cannot run inside another unit of work")
+            self._connection.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self._connection
+            finally:
+                self._depth = 0
+                self._connection.execute("ROLLBACK")
 
     def next_value(self, connection: Connection, name: str) -> int:
         """A monotonically increasing counter (internal sequences of databases, topics, ...)."""

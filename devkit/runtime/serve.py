@@ -78,6 +78,8 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> argparse.Name
     parser.add_argument("--api-key", default=environ.get("APPWRITE_API_KEY", ""),
                         help="API key passed to the function as x-appwrite-key (env APPWRITE_API_KEY)")
     parser.add_argument("--memory", action="store_true", help="keep the local emulator's data in memory only")
+    parser.add_argument("--emulator-access-log", action="store_true",
+                        help="the local emulator prints one line per request (method, path, status, ms) to stderr")
     parser.add_argument("--emulator-port", type=int, default=0,
                         help="port of the local emulator (default: any free one)")
     args = parser.parse_args(argv)
@@ -98,14 +100,18 @@ def _env_file(args: argparse.Namespace, function_dir: Path) -> Path | None:
 
 
 @contextlib.contextmanager
-def local_appwrite(function_dir: Path, project_id: str, *, memory: bool, port: int = 0) -> Iterator[Appwrite]:
+def local_appwrite(
+    function_dir: Path, project_id: str, *, memory: bool, port: int = 0, access_log: bool = False
+) -> Iterator[Appwrite]:
     """Start the emulator, bootstrap the schema into `project_id`, stop the emulator afterwards."""
     from devkit.emulator import Emulator
 
     data_path = None if memory else function_dir / EMULATOR_DATA
     if data_path is not None:
         data_path.parent.mkdir(parents=True, exist_ok=True)
-    emulator = Emulator(data_path=None if data_path is None else str(data_path))
+    emulator = Emulator(
+        data_path=None if data_path is None else str(data_path), project_id=project_id, access_log=access_log
+    )
     try:
         emulator.start(port=port)
     except OSError as exc:
@@ -232,7 +238,9 @@ def connect_appwrite(args: argparse.Namespace, function_dir: Path, stack: contex
             raise ServeError("an Appwrite endpoint needs a project: set APPWRITE_PROJECT_ID or --project")
         return Appwrite(args.endpoint, args.project, args.api_key, local=False)
     project_id = args.project or LOCAL_PROJECT_ID
-    return stack.enter_context(local_appwrite(function_dir, project_id, memory=args.memory, port=args.emulator_port))
+    return stack.enter_context(local_appwrite(
+        function_dir, project_id, memory=args.memory, port=args.emulator_port, access_log=args.emulator_access_log
+    ))
 
 
 def run(args: argparse.Namespace, function_dir: Path, environ: Mapping[str, str]) -> None:

@@ -17,6 +17,7 @@ from devkit.emulator import Emulator
 from tests.emulator.support import Target, new_id, poll, value_of
 
 PROCESSING_SECONDS = 0.02
+PROJECT_ID = "contract-tests"
 # Read at import: other suites' session fixtures clear APPWRITE_API_KEY before tests run.
 _REAL_APPWRITE = tuple(os.environ.get(name, "") for name in
                        ("APPWRITE_ENDPOINT", "APPWRITE_PROJECT_ID", "APPWRITE_API_KEY"))
@@ -34,8 +35,8 @@ def target() -> Iterator[Target]:
         for topic_id in real.created_topics:
             messaging.delete_topic(topic_id)
         return
-    with Emulator(processing_seconds=PROCESSING_SECONDS) as emulator:
-        yield Target(emulator.endpoint, "contract-tests", emulator.api_key, emulator.control)
+    with Emulator(processing_seconds=PROCESSING_SECONDS, project_id=PROJECT_ID) as emulator:
+        yield Target(emulator.endpoint, PROJECT_ID, emulator.api_key, emulator.control)
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ import pytest
 from appwrite.client import Client
 from appwrite.services.tables_db import TablesDB
 
+from devkit.emulator import Emulator
 from tests.emulator.support import Target, new_id, raises
 
 VALID = {"fingerprint": "fp-1", "status": "firing"}
@@ -39,9 +40,19 @@ def test_key_without_project_header_is_403_project_id_missing(target: Target) ->
     )
 
 
-def test_any_project_id_is_accepted_by_the_emulator(target: Target) -> None:
-    target.require_control()
-    assert TablesDB(target.client(project="another-project")).list().total == 0
+def test_an_unknown_project_is_404_project_not_found(target: Target) -> None:
+    """A project ID the server does not have is refused before the key is looked at."""
+    for key in (target.api_key, "standard_unknown"):
+        client = target.client(key=key, project=new_id("missing-project"))
+        error = raises(lambda client=client: TablesDB(client).list(), 404, "project_not_found")
+        assert error.message.startswith("Project with the requested ID could not be found.")
+
+
+def test_an_emulator_without_a_project_id_accepts_any_project() -> None:
+    """Emulator() without project_id serves whatever project the caller names."""
+    with Emulator(processing_seconds=0.0) as emulator:
+        client = Client().set_endpoint(emulator.endpoint).set_project(new_id("any")).set_key(emulator.api_key)
+        assert TablesDB(client).list().total == 0
 
 
 def test_key_missing_a_scope_is_401_general_unauthorized_scope(target: Target, database: str) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,11 +15,12 @@ from pathlib import Path
 
 import pytest
 from appwrite.client import Client
+from appwrite.exception import AppwriteException
 from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 
 from devkit.emulator import DEFAULT_API_KEY, Emulator
-from tests.emulator.support import Target
+from tests.emulator.support import Target, poll
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "emulator.py"
 
@@ -135,3 +138,26 @@ def test_bulk_upsert_and_lookup_by_id_of_100_rows_are_fast_in_a_5000_row_table(
     assert tables.list_rows(database, alerts, [Query.equal("status", "resolved")]).total == 100
     assert time.perf_counter() - started < 0.25
 
+
+
+def test_the_access_log_has_one_line_per_request_without_secrets(local: None) -> None:
+    """With access_log, each request is one line of method, path, status and milliseconds; no key, no body."""
+    log = io.StringIO()
+    with Emulator(processing_seconds=0.0, access_log=log) as emulator:
+        tables = TablesDB(Client().set_endpoint(emulator.endpoint).set_project("p").set_key(emulator.api_key))
+        tables.create("logged", "Secret name")
+        with pytest.raises(AppwriteException):
+            tables.get("missing")
+        lines = poll(lambda: log.getvalue().splitlines(), lambda found: len(found) == 2)
+    assert [line.split()[1:4] for line in lines] == [
+        ["POST", "/v1/tablesdb", "201"], ["GET", "/v1/tablesdb/missing", "404"],
+    ]
+    assert all(re.fullmatch(r"\S+Z \S+ \S+ \d{3} \d+\.\dms", line) for line in lines)
+    assert emulator.api_key not in log.getvalue() and "Secret name" not in log.getvalue()
+
+
+def test_the_access_log_is_off_by_default(local: None, capfd: pytest.CaptureFixture[str]) -> None:
+    """Without access_log nothing is written per request."""
+    with Emulator(processing_seconds=0.0) as emulator:
+        TablesDB(Client().set_endpoint(emulator.endpoint).set_project("p").set_key(emulator.api_key)).list()
+    assert "/v1/tablesdb" not in capfd.readouterr().err

@@ -20,7 +20,7 @@ def test_error_body_is_message_code_type_version(tables: TablesDB) -> None:
     assert isinstance(error.response, str)
     body = json.loads(error.response)
     assert sorted(body) == ["code", "message", "type", "version"]
-    assert (body["code"], body["type"], body["version"]) == (404, "database_not_found", "1.9.6")
+    assert (body["code"], body["type"], body["version"]) == (404, "database_not_found", "2.5.0")
     assert body["message"] == error.message
 
 

@@ -24,7 +24,7 @@ const tables = new TablesDB(client);
 const messaging = new Messaging(client);
 
 const freshId = (prefix) => `${prefix}${randomBytes(6).toString("hex")}`;
-const created = { databases: [], topics: [] };
+const created = { databases: [], topics: [], messages: [] };
 
 class CheckFailed extends Error {}
 
@@ -232,6 +232,7 @@ const checks = {
     await rejects(() => messaging.getTopic({ topicId: freshId("missing") }), 404, "topic_not_found", "a missing topic");
     const push = await messaging.createPush({ messageId: ID.unique(), title: "Disk full", body: "db-1", topics: [topicId] });
     const sms = await messaging.createSms({ messageId: ID.unique(), content: "Disk full on db-1", topics: [topicId] });
+    created.messages.push(push.$id, sms.$id);
     for (const [kind, message] of [["push", push], ["sms", sms]]) {
       equal([message.providerType, message.status, message.topics], [kind, "processing", [topicId]], `created ${kind}`);
       const settled = await poll(() => messaging.getMessage({ messageId: message.$id }), (m) => m.status !== "processing",
@@ -263,6 +264,7 @@ try {
   }
 } finally {
   for (const databaseId of created.databases) await tables.delete({ databaseId }).catch(() => {});
+  for (const messageId of created.messages) await messaging.delete({ messageId }).catch(() => {});
   for (const topicId of created.topics) await messaging.deleteTopic({ topicId }).catch(() => {});
 }
 process.exit(failures ? 1 : 0);

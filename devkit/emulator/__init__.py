@@ -1,4 +1,4 @@
-"""A local, Appwrite-compatible HTTP emulator for TablesDB and Messaging (Appwrite 1.9.6 behaviour).
+"""A local, Appwrite-compatible HTTP emulator for TablesDB and Messaging (Appwrite 2.5.0 behaviour).
 
 The official `appwrite` SDK talks to it unchanged. `/v1/...` serves the API; `/_emulator/...` serves
 test hooks, driven through `EmulatorControl`.

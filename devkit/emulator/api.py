@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .auth import Caller
+from .formats import SERVER_VERSION
 from .params import Params
 from .schema import COLUMN_KINDS
 from .services import Services
@@ -72,6 +73,7 @@ def _routes() -> list[Route]:
               lambda s, c, m, p: s.rows.update(c, m["databaseId"], m["tableId"], m["rowId"], p)),
         Route("PUT", _TABLE + "/rows/{rowId}", 200,
               lambda s, c, m, p: s.rows.upsert(c, m["databaseId"], m["tableId"], m["rowId"], p)),
+        Route("GET", "/health/version", 200, lambda s, c, m, p: {"version": SERVER_VERSION}),
         Route("POST", "/messaging/topics", 201, lambda s, c, m, p: s.messaging.create_topic(c, p)),
         Route("GET", "/messaging/topics", 200, lambda s, c, m, p: s.messaging.list_topics(c, p)),
         Route("GET", "/messaging/topics/{topicId}", 200,

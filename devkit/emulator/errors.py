@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SERVER_VERSION = "1.9.6"
+from .formats import SERVER_VERSION
 
 # type -> (HTTP status, default message). Only the types this emulator can produce.
 _CATALOGUE: dict[str, tuple[int, str]] = {

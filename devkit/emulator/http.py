@@ -17,7 +17,8 @@ from aiohttp import web
 
 from . import control_routes
 from .api import ROUTES, Route
-from .errors import SERVER_VERSION, ApiError, error_body, error_for_status
+from .errors import ApiError, error_body, error_for_status
+from .formats import SERVER_VERSION, for_format, warning_for
 from .hooks import Fault
 from .params import Params
 from .services import Services
@@ -77,7 +78,7 @@ def _dispatch(route: Route, request: web.Request, services: Services, params: Pa
     if route.status == 204:
         # The SDK reads Content-Type on every answer, so even "no content" carries one.
         return web.Response(status=204, headers={"Content-Type": "text/html; charset=UTF-8"})
-    return _json(body, route.status)
+    return _json(for_format(body, headers.get("x-appwrite-response-format", "")), route.status)
 
 
 def _make_handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -125,6 +126,9 @@ async def v1_middleware(
         response = _json(error_body(500, "general_unknown", str(error)), 500)
     if fault is not None and fault.mode == "drop_after":
         return _drop(request)
+    warning = warning_for(request.headers.get("X-Appwrite-Response-Format", ""))
+    if warning is not None:
+        response.headers["X-Appwrite-Warning"] = warning
     return response
 
 

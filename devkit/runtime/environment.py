@@ -11,8 +11,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 
+from devkit.emulator.formats import SERVER_VERSION
+
 RUNTIME_NAME = "python"
-APPWRITE_VERSION = "1.9.6"
+# The local host stands beside the emulator, so the function sees the version the emulator reports.
+APPWRITE_VERSION = SERVER_VERSION
 DEFAULT_MEMORY_MB = "512"
 
 

@@ -16,12 +16,13 @@ from tests.emulator.support import Target, new_id, raises
 VALID = {"fingerprint": "fp-1", "status": "firing"}
 
 
-def test_error_body_is_message_code_type_version(tables: TablesDB) -> None:
+def test_error_body_is_message_code_type_version(target: Target, tables: TablesDB) -> None:
+    reported = target.raw("GET", "/health/version").json()["version"]
     error = raises(lambda: tables.get(new_id("missing")), 404, "database_not_found")
     assert isinstance(error.response, str)
     body = json.loads(error.response)
     assert sorted(body) == ["code", "message", "type", "version"]
-    assert (body["code"], body["type"], body["version"]) == (404, "database_not_found", "1.9.6")
+    assert (body["code"], body["type"], body["version"]) == (404, "database_not_found", reported)
     assert body["message"] == error.message
 
 

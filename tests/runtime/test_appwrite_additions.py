@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
+from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost, HostError
 from tests.runtime.conftest import FIXTURE_DIR, send
 
@@ -97,6 +99,12 @@ class TestEnvironment:
         assert env["APPWRITE_FUNCTION_PROJECT_ID"] == "local-project"
         assert (env["APPWRITE_FUNCTION_ID"], env["APPWRITE_FUNCTION_NAME"]) == ("alerts", "alerts")
         assert env["APPWRITE_FUNCTION_RUNTIME_VERSION"] == f"{sys.version_info.major}.{sys.version_info.minor}"
+
+    def test_appwrite_version_is_the_emulated_servers(self, env: dict[str, Any]) -> None:
+        """APPWRITE_VERSION names the server version the local emulator reports at /health/version."""
+        with Emulator() as emulator:
+            reported = requests.get(emulator.endpoint + "/health/version", timeout=10).json()["version"]
+        assert env["APPWRITE_VERSION"] == reported
 
     def test_env_file_variables(self, env: dict[str, Any]) -> None:
         """Variables come from the env file, quotes removed, a later # kept."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import control_routes
+from . import control_routes, functions
 from .api import ROUTES, Route
 from .errors import SERVER_VERSION, ApiError, error_body, error_for_status
 from .hooks import Fault
@@ -134,4 +134,5 @@ def build_app(services: Services) -> web.Application:
     for route in ROUTES:
         app.router.add_route(route.method, "/v1" + route.path, _make_handler(route))
     control_routes.register(app, services)
+    functions.register(app, services)
     return app

@@ -426,7 +426,35 @@ FUNCTIONS_KEY = web.AppKey("functions", FunctionsService)
 RouteHandler = Callable[[FunctionsService, Caller, web.Request], Awaitable[web.StreamResponse]]
 
 
-def _respond(body: dict[str, Any] | None, status: int = 200) -> web.Response:
+def _response_format_major(request: web.Request) -> int:
+    """The major version of `X-Appwrite-Response-Format` (none: the server's own, 2.x)."""
+    match = re.match(r"\s*(\d+)", request.headers.get("x-appwrite-response-format", ""))
+    return int(match.group(1)) if match else 2
+
+
+def _as_v2(value: Any) -> Any:
+    """Models as the 2.x server formats them: the fields 1.x lacked, executions by resource."""
+    if isinstance(value, list):
+        return [_as_v2(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    shaped = {key: _as_v2(item) for key, item in value.items()}
+    if "runtime" in shaped and "vars" in shaped:  # a function
+        specification = shaped.pop("specification", _DEFAULTS["specification"])
+        shaped.update({"description": "", "deploymentRetention": 0, "providerBranches": [], "providerPaths": [],
+                       "buildSpecification": specification, "runtimeSpecification": specification,
+                       "emailEnabled": False})  # fmt: skip
+    elif "trigger" in shaped and "functionId" in shaped:  # an execution
+        shaped["resourceId"] = shaped.pop("functionId")
+        shaped["resourceType"] = "functions"
+    elif shaped.get("resourceType") == "function" and "secret" in shaped:  # a variable
+        shaped["description"] = ""
+    return shaped
+
+
+def _respond(body: dict[str, Any] | None, status: int = 200, request: web.Request | None = None) -> web.Response:
+    if body is not None and request is not None and _response_format_major(request) >= 2:
+        body = _as_v2(body)
     if body is None:
         return web.Response(status=204, headers={"Content-Type": "text/html; charset=UTF-8"})
     return web.json_response(body, status=status, dumps=lambda v: json.dumps(v, separators=(",", ":")))
@@ -472,7 +500,7 @@ async def _create_deployment(f: FunctionsService, c: Caller, r: web.Request) -> 
         r.match_info["functionId"], fields, code.file.read(), r.headers.get("content-range"),
         r.headers.get("x-appwrite-id"), f"{r.scheme}://{r.host}/v1",
     )  # fmt: skip
-    return _respond(model, 202)
+    return _respond(model, 202, r)
 
 
 async def _download(f: FunctionsService, c: Caller, r: web.Request) -> web.StreamResponse:
@@ -489,7 +517,7 @@ async def _update_active(f: FunctionsService, c: Caller, r: web.Request) -> web.
     body = await _json_body(r)
     if not body.get("deploymentId"):
         raise param_missing("deploymentId")
-    return _respond(f.activate(r.match_info["functionId"], str(body["deploymentId"])))
+    return _respond(f.activate(r.match_info["functionId"], str(body["deploymentId"])), 200, r)
 
 
 def _m(r: web.Request, name: str) -> str:
@@ -500,17 +528,17 @@ def _sync(call: Callable[[FunctionsService, web.Request, dict[str, Any]], dict[s
           status: int = 200) -> RouteHandler:  # fmt: skip
     async def handler(f: FunctionsService, c: Caller, r: web.Request) -> web.StreamResponse:
         body = await _json_body(r) if r.method != "GET" else {}
-        return _respond(call(f, r, body), status)
+        return _respond(call(f, r, body), status, r)
 
     return handler
 
 
 async def _create_function(f: FunctionsService, c: Caller, r: web.Request) -> web.StreamResponse:
-    return _respond(f.create(await _json_body(r), c.project), 201)
+    return _respond(f.create(await _json_body(r), c.project), 201, r)
 
 
 async def _execute(f: FunctionsService, c: Caller, r: web.Request) -> web.StreamResponse:
-    return _respond(await f.execute(_m(r, "functionId"), await _json_body(r)), 201)
+    return _respond(await f.execute(_m(r, "functionId"), await _json_body(r)), 201, r)
 
 
 _F = "/v1/functions/{functionId}"

@@ -16,15 +16,18 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from . import datetimes, ids
+from . import cron, datetimes, ids
 from .auth import Caller
 from .builds import BuildResult, DeployedFunction, build_deployment
 from .errors import SERVER_VERSION, ApiError, param_missing
@@ -129,6 +132,26 @@ class Function:
         }  # fmt: skip
 
 
+def _check_schedule(body: dict[str, Any]) -> None:
+    schedule = body.get("schedule")
+    if not schedule:
+        return
+    try:
+        cron.matches(str(schedule), datetime.now(UTC))
+    except cron.CronError:
+        message = "Invalid `schedule` param: String must be a valid cron expression"
+        raise ApiError("general_argument_invalid", message) from None
+
+
+def _fires(schedule: str, minute: datetime) -> bool:
+    if not schedule.strip():
+        return False
+    try:
+        return cron.matches(schedule, minute)
+    except cron.CronError:
+        return False
+
+
 def _variable_model(variable: dict[str, Any]) -> dict[str, Any]:
     shown = dict(variable)
     if shown["secret"]:
@@ -145,8 +168,13 @@ class FunctionsService:
         self._functions: dict[str, Function] = {}
         self._rules: dict[str, dict[str, Any]] = {}
         self._root = Path(tempfile.mkdtemp(prefix="emulator-functions-"))
+        self._closing = threading.Event()
+        self._scheduler: threading.Thread | None = None
 
     def close(self) -> None:
+        self._closing.set()
+        if self._scheduler is not None:
+            self._scheduler.join(timeout=5)
         with self._lock:
             running = [f.running for f in self._functions.values() if f.running is not None]
         for host in running:
@@ -170,6 +198,7 @@ class FunctionsService:
         if body["runtime"] not in RUNTIMES:
             choices = ", ".join(sorted(RUNTIMES))
             raise ApiError("general_argument_invalid", f"Invalid `runtime` param: Value must be one of ({choices})")
+        _check_schedule(body)
         now = datetimes.now()
         settings = {key: body.get(key, _DEFAULTS.get(key)) for key in _FUNCTION_FIELDS}
         with self._lock:
@@ -182,6 +211,7 @@ class FunctionsService:
     def update(self, function_id: str, body: dict[str, Any]) -> dict[str, Any]:
         if not body.get("name"):
             raise param_missing("name")
+        _check_schedule(body)
         with self._lock:
             function = self.get(function_id)
             for key in _FUNCTION_FIELDS:
@@ -346,6 +376,7 @@ class FunctionsService:
             function.updated_at = datetimes.now()
         if previous is not None:
             previous.stop()
+        self._start_scheduler()
         print(f"emulator: function {function_id} deployment {deployment_id} serves at {host.url}",
               file=sys.stderr, flush=True)  # fmt: skip
         return function.model()
@@ -390,6 +421,29 @@ class FunctionsService:
         url = self.url(function_id) + "/_host/schedule"
         async with aiohttp.ClientSession() as session, session.post(url) as response:
             return {"status": response.status, "body": await response.text()}
+
+    def _start_scheduler(self) -> None:
+        with self._lock:
+            if self._scheduler is not None:
+                return
+            self._scheduler = threading.Thread(target=self._schedule_loop, name="functions-cron", daemon=True)
+        self._scheduler.start()
+
+    def _schedule_loop(self) -> None:
+        """At the start of every minute, run each served function whose `schedule` matches it."""
+        while not self._closing.wait(60 - time.time() % 60 + 0.01):
+            minute = datetime.now(UTC).replace(second=0, microsecond=0)
+            with self._lock:
+                due = [(f.id, f.running.url) for f in self._functions.values()
+                       if f.running is not None and f.settings.get("enabled", True)
+                       and _fires(str(f.settings.get("schedule") or ""), minute)]  # fmt: skip
+            for function_id, url in due:
+                try:
+                    with urllib.request.urlopen(urllib.request.Request(url + "/_host/schedule", method="POST"),
+                                                timeout=60) as answer:  # fmt: skip
+                        print(f"emulator: scheduled run of {function_id}: {answer.status}", file=sys.stderr)
+                except OSError as error:
+                    print(f"emulator: scheduled run of {function_id} failed: {error}", file=sys.stderr)
 
     # -- proxy rules ----------------------------------------------------------------------------
 

@@ -101,6 +101,11 @@ def appwrite_cli() -> Path:
     return CLI
 
 
+@pytest.fixture(scope="session")
+def alertmanager_binary() -> str:
+    return require_binary("prometheus-alertmanager")
+
+
 def _wheelhouse() -> Path | None:
     """A directory holding wheels of requirements.txt, filled once per set of requirements, or None offline."""
     requirements = REPO_ROOT / "requirements.txt"

@@ -117,48 +117,39 @@ def test_first_push_with_an_api_key_needs_the_function_created(recipe: Recipe, d
     assert "Session not found" in done.stdout + done.stderr
 
 
-def test_failed_build_is_failed_with_its_log_and_keeps_serving(deployed: Deployed, deploy_emulator: Emulator,
-                                                               tmp_path: Path) -> None:
-    """A deployment whose commands fail ends `failed`, keeps the build log, and the active deployment stays."""
-    archive = tmp_path / "code.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(deploy_emulator_file(tmp_path), arcname="src/main.py")
-    before = functions_api(deploy_emulator).get(FUNCTION_ID).deploymentid
-    created = functions_api(deploy_emulator).create_deployment(
-        FUNCTION_ID, InputFile.from_path(str(archive)), activate=True, entrypoint="src/main.py",
-        commands="echo building; python -c 'raise SystemExit(\"the build broke\")'",
-    )
-    assert wait_for_status(deploy_emulator, created.id) == "failed"
-    logs = functions_api(deploy_emulator).get_deployment(FUNCTION_ID, created.id).buildlogs
-    assert "building" in logs and "the build broke" in logs
-    assert functions_api(deploy_emulator).get(FUNCTION_ID).deploymentid == before
-    assert requests.get(served_url(deploy_emulator) + "/", timeout=10).status_code == 200
-
-
-def deploy_emulator_file(directory: Path) -> Path:
+def small_main(directory: Path) -> Path:
     path = directory / "main.py"
     path.write_text("def main(context):\n    return context.res.text('hello')\n")
     return path
 
 
-def test_large_archive_uploads_in_chunks(deployed: Deployed, deploy_emulator: Emulator, tmp_path: Path) -> None:
-    """An archive over 5 MB arrives in Content-Range chunks and downloads byte for byte as uploaded."""
+def test_large_archive_is_chunked_and_a_failing_build_is_failed_with_its_log(
+    deployed: Deployed, deploy_emulator: Emulator, tmp_path: Path
+) -> None:
+    """An archive over 10 MB arrives in three Content-Range chunks and downloads byte for byte; its failing build
+    command makes it `failed` with the build log kept, and the active deployment keeps serving."""
     archive = tmp_path / "big.tar.gz"
     payload = tmp_path / "blob.bin"
     payload.write_bytes(os.urandom(11 * 1024 * 1024))  # random, so the gzip stays over 10 MB
     with tarfile.open(archive, "w:gz") as tar:
-        tar.add(deploy_emulator_file(tmp_path), arcname="src/main.py")
+        tar.add(small_main(tmp_path), arcname="src/main.py")
         tar.add(payload, arcname="src/blob.bin")
+    api = functions_api(deploy_emulator)
+    active = api.get(FUNCTION_ID).deploymentid
     route = "POST /functions/{functionId}/deployments"
     uploads_before = deploy_emulator.control.calls().get(route, 0)
-    created = functions_api(deploy_emulator).create_deployment(
-        FUNCTION_ID, InputFile.from_path(str(archive)), activate=False, entrypoint="src/main.py",
-        commands="echo nothing to install",
+    created = api.create_deployment(
+        FUNCTION_ID, InputFile.from_path(str(archive)), activate=True, entrypoint="src/main.py",
+        commands="echo building; python -c 'raise SystemExit(\"the build broke\")'",
     )
     assert archive.stat().st_size > 10 * 1024 * 1024
     assert deploy_emulator.control.calls()[route] - uploads_before == 3
-    assert wait_for_status(deploy_emulator, created.id) == "ready"
-    assert functions_api(deploy_emulator).get_deployment_download(FUNCTION_ID, created.id) == archive.read_bytes()
+    assert api.get_deployment_download(FUNCTION_ID, created.id) == archive.read_bytes()
+    assert wait_for_status(deploy_emulator, created.id) == "failed"
+    logs = api.get_deployment(FUNCTION_ID, created.id).buildlogs
+    assert "building" in logs and "the build broke" in logs
+    assert api.get(FUNCTION_ID).deploymentid == active
+    assert requests.get(served_url(deploy_emulator) + "/", timeout=10).status_code == 200
 
 
 def test_second_push_keeps_variables_and_rollback_restores(recipe: Recipe, deployed: Deployed,

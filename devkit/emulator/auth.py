@@ -30,6 +30,7 @@ ALL_SCOPES = frozenset({
     "indexes.read", "indexes.write", "rows.read", "rows.write", "documents.read", "documents.write",
     "topics.read", "topics.write", "messages.read", "messages.write", "subscribers.read",
     "subscribers.write", "providers.read", "providers.write", "targets.read", "targets.write",
+    "functions.read", "functions.write", "execution.read", "execution.write", "rules.read", "rules.write",
 })  # fmt: skip
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import control_routes
+from . import control_routes, functions
 from .api import ROUTES, Route
 from .errors import ApiError, error_body, error_for_status
 from .formats import SERVER_VERSION, for_format, warning_for
@@ -138,4 +138,5 @@ def build_app(services: Services) -> web.Application:
     for route in ROUTES:
         app.router.add_route(route.method, "/v1" + route.path, _make_handler(route))
     control_routes.register(app, services)
+    functions.register(app, services)
     return app

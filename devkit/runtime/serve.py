@@ -1,7 +1,9 @@
 """`scripts/serve.py`: the function, served locally, with an Appwrite to talk to. One command.
 
 With an Appwrite endpoint configured (`--endpoint` or `APPWRITE_ENDPOINT`, with `APPWRITE_PROJECT_ID` and
-`APPWRITE_API_KEY`) the function uses that server. Without one, the local emulator starts in this process
+`APPWRITE_API_KEY`) the function uses that server; one that is not on this machine is refused unless `--remote`
+is given, since a test alert through it would page real people. The first line printed always names the Appwrite
+in use. Without one, the local emulator starts in this process
 (data kept in `.local/emulator.sqlite3` unless `--memory`), the schema is bootstrapped into it, and the
 function gets a local `WEBHOOK_TOKEN` (the env file's, else a generated one). Then it prints where
 everything is and a `curl` that delivers a sample Alertmanager payload, and serves until Ctrl-C.
@@ -12,12 +14,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import ipaddress
 import os
 import secrets
 import shlex
 import signal
 import sys
 import threading
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
@@ -77,6 +81,8 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> argparse.Name
                         help="Appwrite project ID (env APPWRITE_PROJECT_ID)")
     parser.add_argument("--api-key", default=environ.get("APPWRITE_API_KEY", ""),
                         help="API key passed to the function as x-appwrite-key (env APPWRITE_API_KEY)")
+    parser.add_argument("--remote", action="store_true",
+                        help="allow an endpoint that is not on this machine (its messages reach real people)")
     parser.add_argument("--memory", action="store_true", help="keep the local emulator's data in memory only")
     parser.add_argument("--emulator-access-log", action="store_true",
                         help="the local emulator prints one line per request (method, path, status, ms) to stderr")
@@ -231,9 +237,26 @@ def _wait_for_stop_signal() -> None:
             signal.signal(sig, handler)
 
 
+def is_local_endpoint(endpoint: str) -> bool:
+    """Whether `endpoint` is served by this machine (localhost or a loopback address)."""
+    host = urllib.parse.urlsplit(endpoint).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def connect_appwrite(args: argparse.Namespace, function_dir: Path, stack: contextlib.ExitStack) -> Appwrite:
     """The configured Appwrite, or a local emulator (stopped when `stack` closes) with the schema in it."""
     if args.endpoint:
+        if not is_local_endpoint(args.endpoint) and not args.remote:
+            raise ServeError(
+                f"the Appwrite endpoint {args.endpoint} (--endpoint or APPWRITE_ENDPOINT) is not on this machine, "
+                "so a test alert would page real people; pass --remote to use it anyway, or unset "
+                "APPWRITE_ENDPOINT to use the local emulator"
+            )
         if not args.project:
             raise ServeError("an Appwrite endpoint needs a project: set APPWRITE_PROJECT_ID or --project")
         return Appwrite(args.endpoint, args.project, args.api_key, local=False)
@@ -253,6 +276,8 @@ def run(args: argparse.Namespace, function_dir: Path, environ: Mapping[str, str]
 
     with contextlib.ExitStack() as stack:
         appwrite = connect_appwrite(args, function_dir, stack)
+        kind = "local emulator" if appwrite.local else ("REMOTE, --remote" if args.remote else "on this machine")
+        print(f"Appwrite: {appwrite.endpoint}  project {appwrite.project_id}  ({kind})", flush=True)
         env = {
             "APPWRITE_FUNCTION_API_ENDPOINT": appwrite.endpoint,
             "APPWRITE_FUNCTION_PROJECT_ID": appwrite.project_id,

@@ -45,6 +45,6 @@ def receive(request: Request, context: Context) -> Reply:
 
 def _counts(summary: DeliverySummary) -> str:
     return (f"alerts={summary.received} created={summary.created} updated={summary.updated} "
-            f"unchanged={summary.unchanged} stale={summary.stale} messages_sent={summary.messages_sent} "
-            f"already_sent={summary.messages_already_sent} truncated={summary.truncated_alerts} "
+            f"unchanged={summary.unchanged} stale={summary.stale} messages_queued={summary.messages_sent} "
+            f"already_queued={summary.messages_already_sent} truncated={summary.truncated_alerts} "
             f"events={summary.events} sms_held={summary.sms_held} silenced_by_flapping={summary.silenced}")

@@ -247,7 +247,7 @@ def test_lifecycle_stores_every_alert_and_announces_each_change_once(
         }
     repeats = posts_since(host, mark)
     assert repeats and all(r["statusCode"] == 200 for r in repeats)
-    assert all("created=0 updated=0 " in log_text(r) and "messages_sent=0 " in log_text(r) for r in repeats), repeats
+    assert all("created=0 updated=0 " in log_text(r) and "messages_queued=0 " in log_text(r) for r in repeats), repeats
     assert appwrite.sent() == sorted(firing)
 
     # Resolve everything through the API (same labels, endsAt now): one resolved message per route.
@@ -330,7 +330,7 @@ def test_appwrite_outage_is_retried_by_alertmanager_and_announced_once(
     assert manager.metric(FAILED_NOTIFICATIONS) == 0  # the retries of that one notification succeeded
     if call == "write":
         # The messages went out before the first failed write; the retries found them already sent.
-        assert "messages_sent=0 already_sent=4 " in log_text(records[2])
+        assert "messages_queued=0 already_queued=4 " in log_text(records[2])
 
     rows = manager.wait("both rows", lambda: rows_where(appwrite, alerts, status="firing"))
     for alert in alerts:

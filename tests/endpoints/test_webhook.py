@@ -142,12 +142,13 @@ class TestStorage:
         assert rows[no_severity["fingerprint"]]["severity"] == "none"
 
     def test_summary_counts(self, host: FunctionHost, appwrite: Appwrite) -> None:
-        """The reply counts received, created, updated, unchanged and messages sent."""
+        """The reply counts received, created, updated, unchanged and messages queued (never claiming "sent")."""
         alerts = [p.alert("A", severity="warning"), p.alert("B", severity="warning")]
         first = deliver(host.url, p.payload(alerts, truncated=3)).json()
-        assert (first["received"], first["created"], first["messagesSent"], first["truncatedAlerts"]) == (2, 2, 2, 3)
+        assert (first["received"], first["created"], first["messagesQueued"], first["truncatedAlerts"]) == (2, 2, 2, 3)
         again = deliver(host.url, p.payload(alerts)).json()
-        assert (again["created"], again["updated"], again["unchanged"], again["messagesSent"]) == (0, 0, 2, 0)
+        assert (again["created"], again["updated"], again["unchanged"], again["messagesQueued"]) == (0, 0, 2, 0)
+        assert not any("sent" in key.lower() for key in first)
 
     def test_long_values_are_cut_not_refused(self, host: FunctionHost, appwrite: Appwrite) -> None:
         """Labels and annotations longer than their columns are stored cut to fit."""
@@ -167,6 +168,7 @@ class TestStorage:
         deliver(host.url, p.payload([p.alert(severity="info")]))
         record = host.logs()[-1]
         line = " ".join(record["logs"])
-        assert "alerts=1" in line and "created=1" in line and "took_ms=" in line
+        assert "alerts=1" in line and "created=1" in line and "messages_queued=1 " in line and "took_ms=" in line
+        assert "sent" not in line
         assert TOKEN not in json.dumps(host.logs())
 

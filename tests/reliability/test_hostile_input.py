@@ -354,7 +354,7 @@ class TestShapes:
         alert = p.alert(f"Dup{tag}", severity="critical")
         changed = {**alert, "annotations": {"summary": "the last copy"}}
         answer = ok(host, p.payload([alert] * 150 + [changed]))
-        assert (answer["created"], answer["messagesSent"]) == (1, 3)
+        assert (answer["created"], answer["messagesQueued"]) == (1, 3)
         row = alert_rows(project, [alert["fingerprint"]])[alert["fingerprint"]]
         assert row["summary"] == "the last copy"
 

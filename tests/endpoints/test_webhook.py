@@ -141,6 +141,14 @@ class TestStorage:
         no_severity = next(a for a in sent["alerts"] if "severity" not in a["labels"])
         assert rows[no_severity["fingerprint"]]["severity"] == "none"
 
+    def test_receiver_is_stored_as_configured(self, host: FunctionHost, appwrite: Appwrite) -> None:
+        """A receiver Alertmanager sent regex-escaped (`alert\\.processor`) is stored in the row and the history
+        as configured (`alert.processor`)."""
+        alert = p.alert("Dotted", severity="warning")
+        assert deliver(host.url, p.payload([alert], receiver="alert\\.processor")).status_code == 200
+        assert appwrite.rows()[alert["fingerprint"]]["receiver"] == "alert.processor"
+        assert [row["receiver"] for row in appwrite.rows("alert_events").values()] == ["alert.processor"]
+
     def test_summary_counts(self, host: FunctionHost, appwrite: Appwrite) -> None:
         """The reply counts received, created, updated, unchanged and messages queued (never claiming "sent")."""
         alerts = [p.alert("A", severity="warning"), p.alert("B", severity="warning")]

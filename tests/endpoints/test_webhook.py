@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from datetime import datetime
 from pathlib import Path
 
@@ -34,23 +35,28 @@ class TestRequests:
 
 class TestAuthentication:
     @pytest.mark.parametrize(
-        "headers",
+        ("headers", "reason"),
         [
-            {},
-            {"authorization": "Bearer wrong-token-wrong-token-wrong"},
-            {"authorization": f"Basic {TOKEN}"},
-            {"authorization": f"Bearer {TOKEN}extra"},
-            {"authorization": "Bearer"},
+            ({}, "no Authorization header"),
+            ({"authorization": "Bearer wrong-token-wrong-token-wrong"}, "unknown Bearer token"),
+            ({"authorization": f"Basic {TOKEN}"}, "the Authorization scheme is not Bearer"),
+            ({"authorization": TOKEN}, "the Authorization scheme is not Bearer"),
+            ({"authorization": f"Bearer {TOKEN}extra"}, "unknown Bearer token"),
+            ({"authorization": "Bearer"}, "the Bearer token is empty"),
         ],
-        ids=["missing", "wrong", "basic", "longer", "empty"],
+        ids=["missing", "wrong", "basic", "no-scheme", "longer", "empty"],
     )
     def test_bad_credentials_get_401_and_touch_nothing(self, host: FunctionHost, appwrite: Appwrite,
-                                                       headers: dict[str, str]) -> None:
-        """Without the right Bearer token: 401, WWW-Authenticate, and not one Appwrite call."""
+                                                       headers: dict[str, str], reason: str) -> None:
+        """Without the right Bearer token: 401, WWW-Authenticate, not one Appwrite call, and an error log line
+        saying which check failed and who called, without what was presented."""
         reply = deliver(host.url, p.payload([p.alert()]), token=None, headers=headers)
         assert reply.status_code == 401
         assert reply.headers["www-authenticate"] == "Bearer"
         assert appwrite.control.calls() == {}
+        errors = " ".join(host.logs()[-1]["errors"])
+        assert f"delivery refused (401): {reason}; caller 127.0.0.1" in errors
+        assert TOKEN not in json.dumps(host.logs()) and "wrong-token" not in errors
 
     def test_unauthenticated_garbage_is_not_parsed(self, host: FunctionHost, appwrite: Appwrite) -> None:
         """An unauthenticated invalid body gets 401, not 400: nothing is read before auth."""
@@ -180,3 +186,27 @@ class TestStorage:
         assert "sent" not in line
         assert TOKEN not in json.dumps(host.logs())
 
+
+
+class TestAppwriteFailuresAreNamed:
+    def test_rejected_api_key_is_logged_as_such(self, emulator: Emulator, appwrite: Appwrite) -> None:
+        """An API key Appwrite does not know: 500 and a log line saying the key was rejected, never the key."""
+        with FunctionHost(REPO_ROOT, env=function_env(emulator), api_key="standard_unknown-key-0123") as bad_key:
+            reply = deliver(bad_key.url, p.payload([p.alert(severity="warning")]))
+            errors = " ".join(" ".join(record["errors"]) for record in bad_key.logs())
+        assert reply.status_code == 500
+        assert "the API key was rejected" in errors and "not found" not in errors
+        assert "standard_unknown-key-0123" not in errors
+
+    def test_unreachable_appwrite_names_the_host_and_the_error(self, emulator: Emulator,
+                                                              appwrite: Appwrite) -> None:
+        """Appwrite not answering: 503 and a log line naming the host and port tried and the connection error."""
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        env = function_env(emulator, APPWRITE_FUNCTION_API_ENDPOINT=f"http://127.0.0.1:{port}/v1")
+        with FunctionHost(REPO_ROOT, env=env, api_key=emulator.api_key) as unreachable:
+            reply = deliver(unreachable.url, p.payload([p.alert(severity="warning")]))
+            errors = " ".join(" ".join(record["errors"]) for record in unreachable.logs())
+        assert reply.status_code == 503
+        assert f"no answer from 127.0.0.1:{port} (Connection refused)" in errors

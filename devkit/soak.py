@@ -160,7 +160,7 @@ class Sender:
         if reply.status_code != 200:
             self.tally.answered(took, f"HTTP {reply.status_code}: {reply.text[:200]}")
             return
-        self.tally.answered(took, sent=int(reply.json().get("messagesSent", 0)) if counted else 0)
+        self.tally.answered(took, sent=int(reply.json().get("messagesQueued", 0)) if counted else 0)
 
     def _post_together(self, bodies: Sequence[bytes], counted: bool = True) -> None:
         if len(bodies) == 1:

@@ -279,7 +279,7 @@ class Bench:
             wall_seconds=wall, calls=calls,
             cpu_seconds=None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
             peak_above_idle_bytes=None if peak is None or idle is None else peak - idle,
-            reply={k: v for k, v in answer.items() if k in ("created", "updated", "unchanged", "messagesSent")},
+            reply={k: v for k, v in answer.items() if k in ("created", "updated", "unchanged", "messagesQueued")},
         )
 
     def run(self, implementation: Implementation, size: int, phases: Sequence[Phase], *,

@@ -1,12 +1,14 @@
 """Models of Alertmanager's webhook payload, version "4", and its validation from raw JSON bytes.
 
 snake_case in code, camelCase on the wire. Unknown fields are ignored because Alertmanager adds fields
-over time (`notification_reason`, `routeLabels`); a different `version` fails loudly instead.
+over time (`notification_reason`, `routeLabels`); a different `version` fails loudly instead. `receiver` is
+the name as configured: Alertmanager sends it through Go's `regexp.QuoteMeta`, which `parse_payload` undoes.
 Depends on pydantic only.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -27,6 +29,14 @@ from ..ids import ID_PATTERN
 _GO_ZERO_TIME_YEAR = 1
 
 AlertStatus = Literal["firing", "resolved"]
+
+# Go's regexp.QuoteMeta puts a backslash before each of these (the backslash itself included).
+_QUOTED_META = re.compile(r"\\([\\.+*?()|\[\]{}^$])")
+
+
+def configured_receiver(quoted: str) -> str:
+    """The receiver's name as written in Alertmanager's configuration (`alert\\.processor` -> `alert.processor`)."""
+    return _QUOTED_META.sub(r"\1", quoted)
 
 
 class _WireModel(BaseModel):
@@ -119,10 +129,11 @@ def parse_payload(body: bytes) -> WebhookPayload:
     if not body.strip():
         raise PayloadError([{"field": "(body)", "problem": "the body is empty; expected a JSON object"}])
     try:
-        return WebhookPayload.model_validate_json(body)
+        payload = WebhookPayload.model_validate_json(body)
     except ValidationError as exc:
         problems = [_problem(error) for error in exc.errors(include_url=False, include_input=False)]
         raise PayloadError(problems[:50]) from exc
+    return payload.model_copy(update={"receiver": configured_receiver(payload.receiver)})
 
 
 def _strings(value: Any) -> Iterator[str]:

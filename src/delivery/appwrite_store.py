@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 import appwrite.client as appwrite_client_module
 import requests
@@ -106,6 +107,7 @@ class AppwriteStore:
                  deadline: float, events_table_id: str = "alert_events", sms_table_id: str = "sms_log",
                  sleep: Callable[[float], None] = time.sleep) -> None:
         client = Client().set_endpoint(endpoint).set_project(project_id).set_key(api_key)
+        self._host = urlsplit(endpoint).netloc  # named in errors when Appwrite does not answer
         self._tables = TablesDB(client)
         self._messaging = Messaging(client)
         self._database_id = database_id
@@ -129,7 +131,7 @@ class AppwriteStore:
                 with _HTTP.deadline(self._deadline):
                     return call()
             except AppwriteException as exc:
-                error = convert(exc, action)
+                error = convert(exc, action, host=self._host)
                 if not isinstance(error, TransientAppwriteError) or attempt == _ATTEMPTS:
                     raise error from exc
                 pause = 0.2 * 2 ** (attempt - 1) * (0.5 + random.random())

@@ -17,16 +17,29 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     return token.strip()
 
 
-def is_authorized(headers: Mapping[str, str], tokens: Iterable[str]) -> bool:
+def refusal(headers: Mapping[str, str], tokens: Iterable[str]) -> str | None:
+    """Why the request's credentials are refused, in words safe to log (never what was presented); None
+    when a configured token was presented."""
+    header = headers.get("authorization", "").strip()
+    if not header:
+        return "no Authorization header"
+    scheme, _, _ = header.partition(" ")
+    if scheme.lower() != "bearer":
+        # The scheme itself is not logged: a caller who forgot "Bearer " sent the token in its place.
+        return "the Authorization scheme is not Bearer"
     presented = bearer_token(headers)
     if presented is None:
-        return False
+        return "the Bearer token is empty"
     candidate = presented.encode("utf-8", "surrogatepass")
     # Compare with every token, without stopping at the first match, so timing reveals nothing.
     matched = False
     for token in tokens:
         matched |= hmac.compare_digest(candidate, token.encode("utf-8", "surrogatepass"))
-    return matched
+    return None if matched else "unknown Bearer token"
+
+
+def is_authorized(headers: Mapping[str, str], tokens: Iterable[str]) -> bool:
+    return refusal(headers, tokens) is None
 
 
 REDACTED = b"[redacted]"

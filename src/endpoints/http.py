@@ -7,6 +7,7 @@ Status codes follow Alertmanager's retry rule: 2xx done, 5xx retried, 4xx not re
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from ..errors import AppwriteError, TransientAppwriteError
 from ..oncall.announce import Signer
 from ..oncall.links import base_url
 from ..settings import Settings
+from .auth import refusal
 
 Log = Callable[[str], None]
 StoreFactory = Callable[[Settings, str, float], Store]
@@ -68,6 +70,27 @@ class Context:
 NOT_FOUND = Reply(404, {"error": "not found"})
 UNAUTHORIZED = Reply(401, {"error": "missing or invalid bearer token"}, {"www-authenticate": "Bearer"})
 NO_API_KEY = Reply(500, {"error": "the function has no Appwrite API key; see its error log"})
+
+
+_UNPRINTABLE = re.compile(r"[^0-9A-Za-z.:\[\]%_-]")
+
+
+def caller_address(request: Request) -> str:
+    """The caller's address as the runtime gives it: Appwrite's `x-appwrite-client-ip`, else the first hop of
+    `x-forwarded-for`; cut to what an address can hold, so a forged header cannot forge log lines."""
+    raw = (request.headers.get("x-appwrite-client-ip", "").strip()
+           or request.headers.get("x-forwarded-for", "").split(",")[0].strip())
+    return _UNPRINTABLE.sub("?", raw[:64]) or "unknown"
+
+
+def refused(request: Request, context: Context, tokens: tuple[str, ...], what: str) -> Reply | None:
+    """401 (logged with the reason and the caller's address, never the token) unless a token in `tokens` is
+    presented."""
+    reason = refusal(request.headers, tokens)
+    if reason is None:
+        return None
+    context.error(f"{what} refused (401): {reason}; caller {caller_address(request)}")
+    return UNAUTHORIZED
 
 
 def open_store(request: Request, context: Context, started: float) -> Store | None:

@@ -7,16 +7,15 @@ import time
 
 from ..core.metrics import CONTENT_TYPE, plan_metrics, render
 from ..errors import AppwriteError
-from .auth import is_authorized
-from .http import NO_API_KEY, NOT_FOUND, UNAUTHORIZED, Context, Reply, Request, appwrite_failed, elapsed_ms, open_store
+from .http import NO_API_KEY, NOT_FOUND, Context, Reply, Request, appwrite_failed, elapsed_ms, open_store, refused
 
 
 def scrape(request: Request, context: Context) -> Reply:
     settings = context.settings
     if not settings.metrics_tokens:
         return NOT_FOUND
-    if not is_authorized(request.headers, settings.metrics_tokens):
-        return UNAUTHORIZED
+    if (unauthorized := refused(request, context, settings.metrics_tokens, "metrics scrape")) is not None:
+        return unauthorized
     started = time.monotonic()
     store = open_store(request, context, started)
     if store is None:

@@ -10,14 +10,14 @@ from ..core.payload import PayloadError, parse_payload, without_secrets
 from ..core.rows import alerts_shaper, events_shaper
 from ..errors import AppwriteError, TransientAppwriteError
 from ..jobs.deliver import DeliverySummary, process_delivery
-from .auth import is_authorized, redact
-from .http import NO_API_KEY, UNAUTHORIZED, Context, Reply, Request, appwrite_failed, elapsed_ms, open_store, signer
+from .auth import redact
+from .http import NO_API_KEY, Context, Reply, Request, appwrite_failed, elapsed_ms, open_store, refused, signer
 
 
 def receive(request: Request, context: Context) -> Reply:
     settings = context.settings
-    if not is_authorized(request.headers, settings.webhook_tokens):
-        return UNAUTHORIZED
+    if (unauthorized := refused(request, context, settings.webhook_tokens, "delivery")) is not None:
+        return unauthorized
     if len(request.body) > settings.max_body_bytes:
         return Reply(413, {"error": f"the body is larger than the {settings.max_body_bytes} bytes allowed"})
     try:
@@ -45,6 +45,6 @@ def receive(request: Request, context: Context) -> Reply:
 
 def _counts(summary: DeliverySummary) -> str:
     return (f"alerts={summary.received} created={summary.created} updated={summary.updated} "
-            f"unchanged={summary.unchanged} stale={summary.stale} messages_sent={summary.messages_sent} "
-            f"already_sent={summary.messages_already_sent} truncated={summary.truncated_alerts} "
+            f"unchanged={summary.unchanged} stale={summary.stale} messages_queued={summary.messages_sent} "
+            f"already_queued={summary.messages_already_sent} truncated={summary.truncated_alerts} "
             f"events={summary.events} sms_held={summary.sms_held} silenced_by_flapping={summary.silenced}")

@@ -50,8 +50,8 @@ class ScheduleSummary:
 
     def as_json(self) -> dict[str, int]:
         return {"escalations": self.escalations, "stableAgain": self.stables, "smsSummaries": self.summaries,
-                "smsHeld": self.held, "messagesSent": self.messages_sent,
-                "messagesAlreadySent": self.messages_already_sent, "resolvesRepaired": self.resolves_repaired,
+                "smsHeld": self.held, "messagesQueued": self.messages_sent,
+                "messagesAlreadyQueued": self.messages_already_sent, "resolvesRepaired": self.resolves_repaired,
                 "claimsCompleted": self.claims_completed}
 
 

@@ -47,6 +47,22 @@ def test_valid_payload_parses_into_snake_case_models() -> None:
     assert first.severity == "critical"
 
 
+@pytest.mark.parametrize(
+    ("sent", "configured"),
+    [
+        ("alert\\.processor", "alert.processor"),
+        ("team\\(a\\)\\|b\\[1\\]\\{2\\}\\^\\$\\*\\+\\?", "team(a)|b[1]{2}^$*+?"),
+        ("back\\\\\\.slash", "back\\.slash"),
+        ("plain-name_1", "plain-name_1"),
+        ("kept\\-dash", "kept\\-dash"),
+    ],
+    ids=["dot", "every-metacharacter", "escaped-backslash", "plain", "not-quotemeta"],
+)
+def test_receiver_is_the_configured_name_not_its_regex_quoting(sent: str, configured: str) -> None:
+    """The receiver Alertmanager regex-escaped (Go's QuoteMeta) is kept as configured; other backslashes stay."""
+    assert parse_payload(encode(payload(receiver=sent))).receiver == configured
+
+
 def test_zero_end_time_means_no_end() -> None:
     """Go's zero time in endsAt of a firing alert becomes None, never year 1."""
     assert parse_payload(encode(payload())).alerts[0].ends_at is None

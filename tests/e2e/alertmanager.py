@@ -23,7 +23,8 @@ from devkit.payloads import fingerprint
 T = TypeVar("T")
 
 HOST = "127.0.0.1"
-RECEIVER = "alert-processor"
+# A dot on purpose: Alertmanager sends the name regex-escaped (`alert\.processor`); rows must hold it as configured.
+RECEIVER = "alert.processor"
 # Short enough to see every kind of (re-)delivery within seconds: the first message about 1 s after an
 # alert is posted, changes every 2 s, and the unchanged group again at the first tick 3 s after the last send.
 GROUP_WAIT = "1s"

@@ -133,7 +133,7 @@ def wait_for_quiet_deliveries(host: FunctionHost, manager: Alertmanager, mark: i
                               alerts: int) -> list[dict[str, Any]]:
     """The deliveries since `mark` that announced nothing, once together they carried `alerts` alerts."""
     def probe() -> list[dict[str, Any]]:
-        quiet = [r for r in posts_since(host, mark) if "messages_sent=0 " in log_text(r)]
+        quiet = [r for r in posts_since(host, mark) if "messages_queued=0 " in log_text(r)]
         carried = sum(int(m.group(1)) for r in quiet if (m := re.search(r"\balerts=(\d+) ", log_text(r))))
         return quiet if carried >= alerts else []
 
@@ -318,7 +318,7 @@ def test_appwrite_outage_is_retried_by_alertmanager_and_announced_once(
     assert manager.metric(FAILED_NOTIFICATIONS) == 0  # the retries of that one notification succeeded
     if call == "write":
         # The messages went out before the first failed write; the retries found them already sent.
-        assert "messages_sent=0 already_sent=4 " in log_text(records[2])
+        assert "messages_queued=0 already_queued=4 " in log_text(records[2])
 
     rows = manager.wait("both rows", lambda: rows_where(appwrite, alerts, status="firing"))
     for alert in alerts:

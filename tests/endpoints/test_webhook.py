@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from datetime import datetime
 from pathlib import Path
 
@@ -34,23 +35,28 @@ class TestRequests:
 
 class TestAuthentication:
     @pytest.mark.parametrize(
-        "headers",
+        ("headers", "reason"),
         [
-            {},
-            {"authorization": "Bearer wrong-token-wrong-token-wrong"},
-            {"authorization": f"Basic {TOKEN}"},
-            {"authorization": f"Bearer {TOKEN}extra"},
-            {"authorization": "Bearer"},
+            ({}, "no Authorization header"),
+            ({"authorization": "Bearer wrong-token-wrong-token-wrong"}, "unknown Bearer token"),
+            ({"authorization": f"Basic {TOKEN}"}, "the Authorization scheme is not Bearer"),
+            ({"authorization": TOKEN}, "the Authorization scheme is not Bearer"),
+            ({"authorization": f"Bearer {TOKEN}extra"}, "unknown Bearer token"),
+            ({"authorization": "Bearer"}, "the Bearer token is empty"),
         ],
-        ids=["missing", "wrong", "basic", "longer", "empty"],
+        ids=["missing", "wrong", "basic", "no-scheme", "longer", "empty"],
     )
     def test_bad_credentials_get_401_and_touch_nothing(self, host: FunctionHost, appwrite: Appwrite,
-                                                       headers: dict[str, str]) -> None:
-        """Without the right Bearer token: 401, WWW-Authenticate, and not one Appwrite call."""
+                                                       headers: dict[str, str], reason: str) -> None:
+        """Without the right Bearer token: 401, WWW-Authenticate, not one Appwrite call, and an error log line
+        saying which check failed and who called, without what was presented."""
         reply = deliver(host.url, p.payload([p.alert()]), token=None, headers=headers)
         assert reply.status_code == 401
         assert reply.headers["www-authenticate"] == "Bearer"
         assert appwrite.control.calls() == {}
+        errors = " ".join(host.logs()[-1]["errors"])
+        assert f"delivery refused (401): {reason}; caller 127.0.0.1" in errors
+        assert TOKEN not in json.dumps(host.logs()) and "wrong-token" not in errors
 
     def test_unauthenticated_garbage_is_not_parsed(self, host: FunctionHost, appwrite: Appwrite) -> None:
         """An unauthenticated invalid body gets 401, not 400: nothing is read before auth."""
@@ -141,13 +147,22 @@ class TestStorage:
         no_severity = next(a for a in sent["alerts"] if "severity" not in a["labels"])
         assert rows[no_severity["fingerprint"]]["severity"] == "none"
 
+    def test_receiver_is_stored_as_configured(self, host: FunctionHost, appwrite: Appwrite) -> None:
+        """A receiver Alertmanager sent regex-escaped (`alert\\.processor`) is stored in the row and the history
+        as configured (`alert.processor`)."""
+        alert = p.alert("Dotted", severity="warning")
+        assert deliver(host.url, p.payload([alert], receiver="alert\\.processor")).status_code == 200
+        assert appwrite.rows()[alert["fingerprint"]]["receiver"] == "alert.processor"
+        assert [row["receiver"] for row in appwrite.rows("alert_events").values()] == ["alert.processor"]
+
     def test_summary_counts(self, host: FunctionHost, appwrite: Appwrite) -> None:
-        """The reply counts received, created, updated, unchanged and messages sent."""
+        """The reply counts received, created, updated, unchanged and messages queued (never claiming "sent")."""
         alerts = [p.alert("A", severity="warning"), p.alert("B", severity="warning")]
         first = deliver(host.url, p.payload(alerts, truncated=3)).json()
-        assert (first["received"], first["created"], first["messagesSent"], first["truncatedAlerts"]) == (2, 2, 2, 3)
+        assert (first["received"], first["created"], first["messagesQueued"], first["truncatedAlerts"]) == (2, 2, 2, 3)
         again = deliver(host.url, p.payload(alerts)).json()
-        assert (again["created"], again["updated"], again["unchanged"], again["messagesSent"]) == (0, 0, 2, 0)
+        assert (again["created"], again["updated"], again["unchanged"], again["messagesQueued"]) == (0, 0, 2, 0)
+        assert not any("sent" in key.lower() for key in first)
 
     def test_long_values_are_cut_not_refused(self, host: FunctionHost, appwrite: Appwrite) -> None:
         """Labels and annotations longer than their columns are stored cut to fit."""
@@ -167,6 +182,31 @@ class TestStorage:
         deliver(host.url, p.payload([p.alert(severity="info")]))
         record = host.logs()[-1]
         line = " ".join(record["logs"])
-        assert "alerts=1" in line and "created=1" in line and "took_ms=" in line
+        assert "alerts=1" in line and "created=1" in line and "messages_queued=1 " in line and "took_ms=" in line
+        assert "sent" not in line
         assert TOKEN not in json.dumps(host.logs())
 
+
+
+class TestAppwriteFailuresAreNamed:
+    def test_rejected_api_key_is_logged_as_such(self, emulator: Emulator, appwrite: Appwrite) -> None:
+        """An API key Appwrite does not know: 500 and a log line saying the key was rejected, never the key."""
+        with FunctionHost(REPO_ROOT, env=function_env(emulator), api_key="standard_unknown-key-0123") as bad_key:
+            reply = deliver(bad_key.url, p.payload([p.alert(severity="warning")]))
+            errors = " ".join(" ".join(record["errors"]) for record in bad_key.logs())
+        assert reply.status_code == 500
+        assert "the API key was rejected" in errors and "not found" not in errors
+        assert "standard_unknown-key-0123" not in errors
+
+    def test_unreachable_appwrite_names_the_host_and_the_error(self, emulator: Emulator,
+                                                              appwrite: Appwrite) -> None:
+        """Appwrite not answering: 503 and a log line naming the host and port tried and the connection error."""
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        env = function_env(emulator, APPWRITE_FUNCTION_API_ENDPOINT=f"http://127.0.0.1:{port}/v1")
+        with FunctionHost(REPO_ROOT, env=env, api_key=emulator.api_key) as unreachable:
+            reply = deliver(unreachable.url, p.payload([p.alert(severity="warning")]))
+            errors = " ".join(" ".join(record["errors"]) for record in unreachable.logs())
+        assert reply.status_code == 503
+        assert f"no answer from 127.0.0.1:{port} (Connection refused)" in errors

@@ -168,7 +168,7 @@ class TestNoDuplicate:
         assert {c["result"] for c in claim["channels"]} == {"pending"} and claim["claim"]
         assert len(appwrite.messages()) == 3 and appwrite.rows() == {}
         appwrite.control.clear_faults()
-        assert ok(host, alert)["messagesAlreadySent"] == 3
+        assert ok(host, alert)["messagesAlreadyQueued"] == 3
         [event] = events(appwrite)
         assert ({c["result"] for c in event["channels"]}, event["claim"]) == ({"already-sent"}, None)
         assert appwrite.rows()[alert["fingerprint"]]["notifiedStatus"] == "firing"
@@ -185,7 +185,7 @@ class TestNoDuplicate:
         assert len(events(appwrite)) == 2 and appwrite.messages() == []
         appwrite.control.clear_faults()
         appwrite.control.reset_calls()
-        assert ok(host, *alerts)["messagesSent"] == 4
+        assert ok(host, *alerts)["messagesQueued"] == 4
         calls = appwrite.control.calls()
         # Plus the SMS budget's count of recent SMS (GET) and its record of alert A's SMS (POST).
         assert calls[HISTORY_CREATE] == 1 + 1 and calls["GET /tablesdb/{databaseId}/tables/{tableId}/rows"] == 2 + 1

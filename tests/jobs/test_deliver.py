@@ -43,7 +43,7 @@ class TestOncePerChange:
         ok(host, alert)
         before = appwrite.rows()[alert["fingerprint"]]["lastReceivedAt"]
         for _ in range(3):
-            assert ok(host, alert)["messagesSent"] == 0
+            assert ok(host, alert)["messagesQueued"] == 0
         assert len(appwrite.messages()) == 3
         assert appwrite.rows()[alert["fingerprint"]]["lastReceivedAt"] >= before
 
@@ -112,7 +112,7 @@ class TestOncePerChange:
             replies = list(pool.map(lambda _: deliver(host.url, body), range(8)))
         assert all(reply.status_code == 200 for reply in replies)
         assert len(appwrite.messages()) == 6
-        assert sum(r.json()["messagesSent"] for r in replies) == 6
+        assert sum(r.json()["messagesQueued"] for r in replies) == 6
 
     def test_second_receiver_does_not_page_again(self, host: FunctionHost, appwrite: Appwrite) -> None:
         """The same alert arriving through another receiver is the same change: no second page."""

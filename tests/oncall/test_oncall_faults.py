@@ -65,6 +65,6 @@ def test_an_escalation_run_cut_short_is_completed_by_the_next_once(
     assert requests.post(oncall_host.url + "/_host/schedule", timeout=30).status_code == 503
     appwrite.control.clear_faults()
     again = requests.post(oncall_host.url + "/_host/schedule", timeout=30).json()
-    assert (again["escalations"], again["messagesSent"], again["messagesAlreadySent"]) == (1, 0, 3)
+    assert (again["escalations"], again["messagesQueued"], again["messagesAlreadyQueued"]) == (1, 0, 3)
     assert len([t for t in texts(appwrite) if t.startswith("[ESCALATION 1/3]")]) == 1
     assert [e["level"] for e in events(appwrite, "escalated")] == [1]

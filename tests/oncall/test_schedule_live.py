@@ -35,8 +35,8 @@ class TestTrigger:
         ok(oncall_host, p.alert(starts_at=T0))
         before = len(appwrite.messages())
         assert schedule(oncall_host) == {"status": "ok", "trigger": "schedule", "escalations": 0, "stableAgain": 0,
-                                         "smsSummaries": 0, "smsHeld": 0, "messagesSent": 0,
-                                         "messagesAlreadySent": 0, "resolvesRepaired": 0, "claimsCompleted": 0}
+                                         "smsSummaries": 0, "smsHeld": 0, "messagesQueued": 0,
+                                         "messagesAlreadyQueued": 0, "resolvesRepaired": 0, "claimsCompleted": 0}
         assert len(appwrite.messages()) == before
 
     def test_an_idle_run_makes_five_reads(self, oncall_host: FunctionHost, appwrite: Appwrite) -> None:
@@ -64,7 +64,7 @@ class TestEscalation:
         backdate(appwrite, fired["$id"], datetime.now(UTC) - timedelta(minutes=16))
         with ThreadPoolExecutor(max_workers=2) as pool:
             replies = list(pool.map(lambda _: schedule(oncall_host), range(2)))
-        assert sum(reply["messagesSent"] for reply in replies) == 3
+        assert sum(reply["messagesQueued"] for reply in replies) == 3
         assert [topic_channel[:2] for topic_channel in escalation_messages(appwrite)] == [
             ("critical-alerts", "push"), ("critical-alerts", "sms"), ("monitoring-alerts", "push")]
         assert all(text.startswith("[ESCALATION 1/3] HighCPU") for _, _, text in escalation_messages(appwrite))
@@ -109,7 +109,7 @@ class TestSmsBudget:
         assert len(titles(appwrite, "critical-alerts")) == 8 and len(titles(appwrite)) == 8
         assert sms_log(appwrite) == {"sent": 3, "held": 5}
         first = schedule(budget_host)
-        assert (first["smsSummaries"], first["messagesSent"]) == (1, 1)
+        assert (first["smsSummaries"], first["messagesQueued"]) == (1, 1)
         summary = texts(appwrite, "sms")[-1]
         assert summary.startswith("5 more alerts since ") and summary.endswith(" UTC, see push/email")
         assert schedule(budget_host)["smsSummaries"] == 0

@@ -60,7 +60,7 @@ def send(host: FunctionHost, alerts: list[dict[str, Any]]) -> dict[str, Any]:
 def calls_of(host: FunctionHost, appwrite: Appwrite, alerts: list[dict[str, Any]]) -> tuple[dict[str, int], int]:
     """The Appwrite calls of one delivery, and the number of messages the function says it sent."""
     appwrite.control.reset_calls()
-    sent = send(host, alerts)["messagesSent"]
+    sent = send(host, alerts)["messagesQueued"]
     return appwrite.control.calls(), sent
 
 

@@ -30,7 +30,7 @@ from aiohttp import web
 from . import cron, datetimes, ids
 from .auth import Caller
 from .builds import BuildResult, DeployedFunction, build_deployment
-from .errors import SERVER_VERSION, ApiError, param_missing
+from .errors import ApiError, param_missing
 from .services import Services
 
 CHUNK_SIZE = 5 * 1024 * 1024
@@ -540,10 +540,6 @@ def _wrap(scope: str | None, handler: RouteHandler) -> Callable[[web.Request], A
     return handle
 
 
-async def _version(f: FunctionsService, c: Caller, r: web.Request) -> web.StreamResponse:
-    return _respond({"version": SERVER_VERSION})
-
-
 async def _create_deployment(f: FunctionsService, c: Caller, r: web.Request) -> web.StreamResponse:
     form = await r.post()
     code = form.get("code")
@@ -598,7 +594,6 @@ async def _execute(f: FunctionsService, c: Caller, r: web.Request) -> web.Stream
 _F = "/v1/functions/{functionId}"
 _V = _F + "/variables/{variableId}"
 _ROUTES: list[tuple[str, str, str | None, RouteHandler]] = [
-    ("GET", "/v1/health/version", None, _version),
     ("GET", "/v1/functions", "functions.read", _sync(lambda f, r, b: f.list_functions())),
     ("POST", "/v1/functions", "functions.write", _create_function),
     ("GET", _F, "functions.read", _sync(lambda f, r, b: f.get(_m(r, "functionId")).model())),

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from devkit.appwrite_version import SERVER_VERSION
+
 from .auth import Caller
-from .formats import SERVER_VERSION
 from .params import Params
 from .schema import COLUMN_KINDS
 from .services import Services

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .formats import SERVER_VERSION
+from devkit.appwrite_version import SERVER_VERSION
 
 # type -> (HTTP status, default message). Only the types this emulator can produce.
 _CATALOGUE: dict[str, tuple[int, str]] = {

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-SERVER_VERSION = "2.5.0"
-_SERVER = (2, 5, 0)
+from devkit.appwrite_version import SERVER_VERSION
+
+_SERVER = tuple(int(part) for part in SERVER_VERSION.split("."))
 _SEQUENCE_AS_STRING_SINCE = (1, 9, 0)
 
 

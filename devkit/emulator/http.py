@@ -15,10 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
+from devkit.appwrite_version import SERVER_VERSION
+
 from . import control_routes, functions
 from .api import ROUTES, Route
 from .errors import ApiError, error_body, error_for_status
-from .formats import SERVER_VERSION, for_format, warning_for
+from .formats import for_format, warning_for
 from .hooks import Fault
 from .params import Params
 from .services import Services

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 
-from devkit.emulator.formats import SERVER_VERSION
+from devkit.appwrite_version import SERVER_VERSION
 
 RUNTIME_NAME = "python"
 # The local host stands beside the emulator, so the function sees the version the emulator reports.

@@ -77,6 +77,14 @@ class Settings:
     public_url: str = ""
     policy: Policy = _DEFAULT_POLICY
 
+    def topic_uses(self) -> dict[str, tuple[str, ...]]:
+        """Every topic the function sends to, each with what names it (`route critical`, ...): what the
+        bootstrap creates, `--check` and the readiness check look for."""
+        uses: dict[str, list[str]] = {}
+        for named in self.routes:
+            uses.setdefault(named.topic, []).append(f"route {named.name}")
+        return {topic: tuple(names) for topic, names in uses.items()}
+
     def __repr__(self) -> str:  # never print tokens or keys by accident
         return (
             f"Settings(endpoint={self.endpoint!r}, project_id={self.project_id!r}, "

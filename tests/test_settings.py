@@ -1,10 +1,9 @@
-"""Configuration read once from a mapping, and the Bearer check."""
+"""Settings: read once from the environment, every problem named, secrets never shown."""
 
 from __future__ import annotations
 
 import pytest
 
-from src.endpoints.auth import bearer_token, is_authorized
 from src.errors import ConfigurationError
 from src.settings import load_settings
 
@@ -41,23 +40,12 @@ def test_settings_repr_hides_tokens() -> None:
     assert TOKEN not in repr(load_settings(ENV))
 
 
-def test_rotation_accepts_each_listed_token() -> None:
-    """Comma-separated tokens are all accepted, so old and new overlap during rotation."""
-    old, new = "o" * 20, "n" * 20
-    settings = load_settings({**ENV, "WEBHOOK_TOKEN": f"{old}, {new}"})
-    for token in (old, new):
-        assert is_authorized({"authorization": f"Bearer {token}"}, settings.webhook_tokens)
-
-
-@pytest.mark.parametrize(
-    "header",
-    ["", "Bearer", "Bearer ", f"Basic {TOKEN}", f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", "Bearer \udcff"],
-)
-def test_wrong_or_missing_token_is_refused(header: str) -> None:
-    """Anything but the exact token is refused."""
-    assert not is_authorized({"authorization": header} if header else {}, (TOKEN,))
-
-
-def test_scheme_is_case_insensitive() -> None:
-    """`bearer` and `Bearer` are the same scheme."""
-    assert bearer_token({"authorization": f"bearer {TOKEN}"}) == TOKEN
+def test_topic_uses_name_every_route_of_each_topic() -> None:
+    """Each topic the routes send to is listed once, with every route that names it."""
+    routes = ('[{"name": "db", "match": {"labels": {"team": "db"}}, "topic": "db-pages", "channels": ["sms"]},'
+              ' {"name": "all", "topic": "db-pages", "channels": ["push"]},'
+              ' {"name": "web", "topic": "web-pages", "channels": ["email"]}]')
+    settings = load_settings({**ENV, "ALERT_ROUTES": routes})
+    assert settings.topic_uses() == {"db-pages": ("route db", "route all"), "web-pages": ("route web",)}
+    assert load_settings(ENV).topic_uses() == {"critical-alerts": ("route critical",),
+                                               "monitoring-alerts": ("route monitoring",)}

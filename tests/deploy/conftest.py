@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,5 +207,18 @@ def deployed(recipe: Recipe, deploy_emulator: Emulator) -> Deployed:
     recipe.block("deploy-connect")
     recipe.block("deploy-once")
     output = recipe.push()
-    function = functions_api(deploy_emulator).get(FUNCTION_ID)
-    return Deployed(function.deploymentid, served_url(deploy_emulator), output)
+    return Deployed(wait_until_active(deploy_emulator), served_url(deploy_emulator), output)
+
+
+def wait_until_active(emulator: Emulator, *, timeout: float = 300) -> str:
+    """The newest deployment's ID once it is built and serving: the CLI may report the push before the build
+    (pip in a fresh virtualenv) has finished, as it does against a real Appwrite."""
+    api = functions_api(emulator)
+    deadline = time.monotonic() + timeout
+    while True:
+        newest = max(api.list_deployments(FUNCTION_ID).deployments, key=lambda d: d.createdat)
+        if api.get(FUNCTION_ID).deploymentid == newest.id:
+            return str(newest.id)
+        assert newest.status.value != "failed", newest.buildlogs
+        assert time.monotonic() < deadline, f"deployment {newest.id} still {newest.status.value}"
+        time.sleep(0.2)

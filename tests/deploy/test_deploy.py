@@ -28,6 +28,7 @@ from tests.deploy.conftest import (
     Recipe,
     functions_api,
     served_url,
+    wait_until_active,
 )
 from tests.harness import TOKEN
 
@@ -158,7 +159,7 @@ def test_second_push_keeps_variables_and_rollback_restores(recipe: Recipe, deplo
     api = functions_api(deploy_emulator)
     before = {(v.id, v.key, v.secret) for v in api.list_variables(FUNCTION_ID).variables}
     recipe.push()
-    second = api.get(FUNCTION_ID).deploymentid
+    second = wait_until_active(deploy_emulator)
     assert second != deployed.deployment_id
     assert {(v.id, v.key, v.secret) for v in api.list_variables(FUNCTION_ID).variables} == before
     # The token still opens the door (not 401) and the function is still configured (not 503).

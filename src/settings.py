@@ -6,7 +6,7 @@ reported together in one `ConfigurationError`, and no message ever contains a se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlparse
@@ -80,10 +80,7 @@ class Settings:
     def topic_uses(self) -> dict[str, tuple[str, ...]]:
         """Every topic the function sends to, each with what names it (`route critical`, ...): what the
         bootstrap creates, `--check` and the readiness check look for."""
-        uses: dict[str, list[str]] = {}
-        for named in self.routes:
-            uses.setdefault(named.topic, []).append(f"route {named.name}")
-        return {topic: tuple(names) for topic, names in uses.items()}
+        return topic_uses(self.routes)
 
     def __repr__(self) -> str:  # never print tokens or keys by accident
         return (
@@ -283,3 +280,23 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         public_url=public_url,
         policy=policy,
     )
+
+
+def topic_uses(routes: Iterable[Route]) -> dict[str, tuple[str, ...]]:
+    """Each topic named by the routes (and, as they are added, every other setting that names a topic),
+    with the names of what uses it, in order."""
+    uses: dict[str, list[str]] = {}
+    for named in routes:
+        uses.setdefault(named.topic, []).append(f"route {named.name}")
+    return {topic: tuple(names) for topic, names in uses.items()}
+
+
+def read_topic_uses(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """`Settings.topic_uses` for the operator's tools, which have no webhook token: only the variables
+    that name topics are read (and must be valid)."""
+    problems: list[str] = []
+    ids = _read_ids(env, problems)
+    routes = _read_routes(env, ids, problems)
+    if problems:
+        raise ConfigurationError(problems)
+    return topic_uses(routes)

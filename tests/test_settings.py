@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from src.errors import ConfigurationError
-from src.settings import load_settings
+from src.settings import load_settings, read_topic_uses
 
 TOKEN = "t" * 32
 ENV = {
@@ -49,3 +49,11 @@ def test_topic_uses_name_every_route_of_each_topic() -> None:
     assert settings.topic_uses() == {"db-pages": ("route db", "route all"), "web-pages": ("route web",)}
     assert load_settings(ENV).topic_uses() == {"critical-alerts": ("route critical",),
                                                "monitoring-alerts": ("route monitoring",)}
+
+
+def test_operator_tools_read_the_same_topics_without_a_token() -> None:
+    """The bootstrap's view of the topics needs no webhook token and matches the function's."""
+    routes = '[{"name": "db", "topic": "db-pages", "channels": ["sms"]}]'
+    assert read_topic_uses({"ALERT_ROUTES": routes}) == load_settings({**ENV, "ALERT_ROUTES": routes}).topic_uses()
+    with pytest.raises(ConfigurationError, match="ALERT_ROUTES"):
+        read_topic_uses({"ALERT_ROUTES": '[{"name": "db"}]'})

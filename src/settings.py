@@ -28,6 +28,9 @@ _SEVERITY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
 # An HMAC key shorter than this is too easy to guess offline from one genuine link.
 ACK_KEY_MIN_CHARS = 32
 _DEFAULT_POLICY = Policy()
+# How old a row's `lastReceivedAt` may get before a re-delivery that changes nothing rewrites it (minutes).
+DEFAULT_RECEIVED_RESOLUTION_MINUTES = 60
+_MAX_RECEIVED_RESOLUTION_MINUTES = 1440
 # The variables naming the function's resources, and their defaults; the bootstrap (ops/) reads the same ones,
 # so renamed resources match.
 ENV_DATABASE_ID = "ALERTS_DATABASE_ID"
@@ -76,6 +79,8 @@ class Settings:
     # Where acknowledge links point; empty: the scheme and host of the request being handled.
     public_url: str = ""
     policy: Policy = _DEFAULT_POLICY
+    # A re-delivery that changes nothing writes a row only once its `lastReceivedAt` is this old.
+    received_resolution: timedelta = timedelta(minutes=DEFAULT_RECEIVED_RESOLUTION_MINUTES)
 
     def topic_uses(self) -> dict[str, tuple[str, ...]]:
         """Every topic the function sends to, each with what names it (`route critical`, ...): what the
@@ -248,6 +253,13 @@ def _read_limits(env: Mapping[str, str], problems: list[str]) -> tuple[int, floa
     return int(max_body), budget
 
 
+def _received_resolution(env: Mapping[str, str], problems: list[str]) -> timedelta:
+    """`RECEIVED_RESOLUTION_MINUTES`: 0 refreshes `lastReceivedAt` on every delivery (one write per alert)."""
+    minutes = _integer(env, "RECEIVED_RESOLUTION_MINUTES", DEFAULT_RECEIVED_RESOLUTION_MINUTES, problems, 0,
+                       _MAX_RECEIVED_RESOLUTION_MINUTES)
+    return timedelta(minutes=minutes)
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     problems: list[str] = []
     tokens, metrics_tokens, ack_key = _read_tokens(env, problems)
@@ -258,6 +270,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     severities = _severities(env, problems)
     public_url = _public_url(env, problems)
     policy = _policy(env, problems)
+    received_resolution = _received_resolution(env, problems)
     if problems:
         raise ConfigurationError(problems)
     return Settings(
@@ -279,6 +292,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ack_signing_key=ack_key,
         public_url=public_url,
         policy=policy,
+        received_resolution=received_resolution,
     )
 
 

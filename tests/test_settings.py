@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from src.errors import ConfigurationError
@@ -57,3 +59,17 @@ def test_operator_tools_read_the_same_topics_without_a_token() -> None:
     assert read_topic_uses({"ALERT_ROUTES": routes}) == load_settings({**ENV, "ALERT_ROUTES": routes}).topic_uses()
     with pytest.raises(ConfigurationError, match="ALERT_ROUTES"):
         read_topic_uses({"ALERT_ROUTES": '[{"name": "db"}]'})
+
+
+def test_received_resolution_defaults_to_an_hour_and_is_read_in_minutes() -> None:
+    """`lastReceivedAt` is refreshed once an hour unless `RECEIVED_RESOLUTION_MINUTES` says otherwise; 0 is allowed."""
+    assert load_settings(ENV).received_resolution == timedelta(hours=1)
+    assert load_settings({**ENV, "RECEIVED_RESOLUTION_MINUTES": "15"}).received_resolution == timedelta(minutes=15)
+    assert load_settings({**ENV, "RECEIVED_RESOLUTION_MINUTES": "0"}).received_resolution == timedelta(0)
+
+
+@pytest.mark.parametrize("raw", ["-5", "1441", "1h", "0.5"])
+def test_a_bad_received_resolution_is_refused_by_name(raw: str) -> None:
+    """A resolution that is not a whole number of minutes from 0 to 1440 is a configuration error naming it."""
+    with pytest.raises(ConfigurationError, match="RECEIVED_RESOLUTION_MINUTES"):
+        load_settings({**ENV, "RECEIVED_RESOLUTION_MINUTES": raw})

@@ -24,14 +24,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..core.events import claim_owner, completed, event_id, event_rows, ours_to_send
 from ..core.kinds import Kind
 from ..core.lifecycle import decide
 from ..core.payload import WebhookPayload
-from ..core.plan import Decider, DeliveryPlan, plan_delivery
+from ..core.plan import RECEIVED_RESOLUTION, Decider, DeliveryPlan, plan_delivery
 from ..core.rows import RowShaper
 from ..delivery.port import AlertStore, SendReport
 from ..messages.digest import group_messages
@@ -179,10 +179,12 @@ class _Delivery:
 
 def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tuple[Route, ...],
                      shaper: RowShaper, events_shaper: RowShaper, now: datetime, policy: Policy = NO_ONCALL,
-                     linker: Linker = no_links, decider: Decider = decide) -> DeliverySummary:
+                     linker: Linker = no_links, decider: Decider = decide,
+                     received_resolution: timedelta = RECEIVED_RESOLUTION) -> DeliverySummary:
     fingerprints = [alert.fingerprint for alert in payload.alerts]
     stored = store.fetch_alerts(fingerprints) if fingerprints else {}
-    plan = plan_delivery(payload, stored, routes=routes, shaper=shaper, now=now, linker=linker, decider=decider)
+    plan = plan_delivery(payload, stored, routes=routes, shaper=shaper, now=now, linker=linker, decider=decider,
+                         received_resolution=received_resolution)
     delivery = _Delivery(payload, store, stored.keys(), policy, linker, events_shaper, now, claim_owner(payload))
     plan, out, rows = delivery.claim(plan)
     logged = (sms_rows(out.messages, out.held, now)

@@ -8,7 +8,7 @@ matters, from a relay that sees the concrete paths; no timing involved.
 The on-call rules (issue 10) add calls only to deliveries with changes of state: one history read per 100
 alerts that changed and had a row before (flapping), and, when SMS go out, one count of the topic's SMS of the
 last hour and one record of them in `sms_log` (the SMS budget). Plain re-deliveries add nothing, and write
-nothing until `lastReceivedAt` is an hour old (`core.plan.RECEIVED_RESOLUTION`).
+nothing until `lastReceivedAt` is `RECEIVED_RESOLUTION_MINUTES` old (60 by default).
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from devkit.bench import workload
 from devkit.bench.calls import OURS_ROLES, CallKind, Category, classify
 from devkit.bench.deliveries import named
 from devkit.bench.proxy import CountingRelay
+from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
+from tests.conftest import REPO_ROOT, function_env
 from tests.harness import Appwrite, deliver
 
 LOOKUP = "GET /tablesdb/{databaseId}/tables/{tableId}/rows"
@@ -205,3 +207,17 @@ def test_an_sms_costs_one_count_and_one_record_of_the_sms_log(
                      "create_push": 2, "create_sms": 1}
     calls, _ = relayed(relayed_host, relay, [alert])
     assert calls == {"list_rows alerts": 1}
+
+
+def test_a_zero_received_resolution_rewrites_every_row_on_each_redelivery(
+        emulator: Emulator, appwrite: Appwrite) -> None:
+    """With `RECEIVED_RESOLUTION_MINUTES=0` a quiet re-delivery of 150 alerts refreshes every row: two bulk
+    writes and a newer `lastReceivedAt`, still no message (the default of 60 writes none, pinned above)."""
+    env = function_env(emulator, RECEIVED_RESOLUTION_MINUTES="0")
+    with FunctionHost(REPO_ROOT, env=env, api_key=emulator.api_key, workers=1, echo=False) as every_time:
+        alerts = warnings(150)
+        send(every_time, alerts)
+        before = {fp: row["lastReceivedAt"] for fp, row in appwrite.rows().items()}
+        assert calls_of(every_time, appwrite, alerts) == (expected(lookups=2, writes=2), 0)
+        after = appwrite.rows()
+    assert all(after[fp]["lastReceivedAt"] > received for fp, received in before.items())

@@ -34,7 +34,8 @@ def receive(request: Request, context: Context) -> Reply:
     try:
         summary = process_delivery(payload, store, routes=settings.routes, shaper=alerts_shaper(),
                                    events_shaper=events_shaper(), now=moment, policy=settings.policy,
-                                   linker=signer(request, settings, moment))
+                                   linker=signer(request, settings, moment),
+                                   heartbeat=settings.heartbeat.alertname if settings.heartbeat else "")
     except AppwriteError as exc:
         retried = ", Alertmanager will retry" if isinstance(exc, TransientAppwriteError) else ""
         context.error(f"delivery of {len(payload.alerts)} alert(s) not stored{retried}: {exc}")

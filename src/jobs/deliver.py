@@ -179,10 +179,11 @@ class _Delivery:
 
 def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tuple[Route, ...],
                      shaper: RowShaper, events_shaper: RowShaper, now: datetime, policy: Policy = NO_ONCALL,
-                     linker: Linker = no_links, decider: Decider = decide) -> DeliverySummary:
+                     linker: Linker = no_links, decider: Decider = decide, heartbeat: str = "") -> DeliverySummary:
     fingerprints = [alert.fingerprint for alert in payload.alerts]
     stored = store.fetch_alerts(fingerprints) if fingerprints else {}
-    plan = plan_delivery(payload, stored, routes=routes, shaper=shaper, now=now, linker=linker, decider=decider)
+    plan = plan_delivery(payload, stored, routes=routes, shaper=shaper, now=now, linker=linker, decider=decider,
+                         heartbeat=heartbeat)
     delivery = _Delivery(payload, store, stored.keys(), policy, linker, events_shaper, now, claim_owner(payload))
     plan, out, rows = delivery.claim(plan)
     logged = (sms_rows(out.messages, out.held, now)

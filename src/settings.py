@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from .errors import ConfigurationError
 from .ids import is_appwrite_id
 from .messages.routing import Route, default_routes, parse_routes
+from .oncall.heartbeat import Heartbeat
 from .oncall.policy import Policy
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -81,11 +82,13 @@ class Settings:
     policy: Policy = _DEFAULT_POLICY
     # A re-delivery that changes nothing writes a row only once its `lastReceivedAt` is this old.
     received_resolution: timedelta = timedelta(minutes=DEFAULT_RECEIVED_RESOLUTION_MINUTES)
+    # None: no dead-man's switch (HEARTBEAT_ALERT empty).
+    heartbeat: Heartbeat | None = None
 
     def topic_uses(self) -> dict[str, tuple[str, ...]]:
         """Every topic the function sends to, each with what names it (`route critical`, ...): what the
         bootstrap creates, `--check` and the readiness check look for."""
-        return topic_uses(self.routes)
+        return topic_uses(self.routes, self.heartbeat)
 
     def __repr__(self) -> str:  # never print tokens or keys by accident
         return (
@@ -93,7 +96,7 @@ class Settings:
             f"database_id={self.database_id!r}, table_id={self.table_id!r}, "
             f"events_table_id={self.events_table_id!r}, tokens={len(self.webhook_tokens)}, "
             f"metrics_tokens={len(self.metrics_tokens)}, routes={[r.name for r in self.routes]}, "
-            f"ack_links={bool(self.ack_signing_key)}, policy={self.policy})"
+            f"ack_links={bool(self.ack_signing_key)}, policy={self.policy}, heartbeat={self.heartbeat})"
         )
 
 
@@ -150,6 +153,35 @@ def _policy(env: Mapping[str, str], problems: list[str]) -> Policy:
         flap_window=timedelta(minutes=window),
         sms_budget_per_hour=_integer(env, "SMS_BUDGET_PER_HOUR", default.sms_budget_per_hour, problems, 0, 1000),
     )
+
+
+# The dead-man's switch: Alertmanager re-sends an always-firing alert every HEARTBEAT_INTERVAL minutes (its
+# repeat_interval); it is overdue HEARTBEAT_GRACE minutes after that.
+DEFAULT_HEARTBEAT_INTERVAL_MINUTES = 5
+DEFAULT_HEARTBEAT_GRACE_MINUTES = 10
+_ALERTNAME_MAX_CHARS = 255
+
+
+def _heartbeat(env: Mapping[str, str], ids: Mapping[str, str], problems: list[str]) -> Heartbeat | None:
+    """HEARTBEAT_ALERT and its interval, grace and topic; None when HEARTBEAT_ALERT is empty (the default)."""
+    name = env.get("HEARTBEAT_ALERT", "").strip()
+    if not name:
+        for variable in ("HEARTBEAT_INTERVAL", "HEARTBEAT_GRACE", "HEARTBEAT_TOPIC_ID"):
+            if env.get(variable, "").strip():
+                problems.append(f"{variable} is set but HEARTBEAT_ALERT is empty: set HEARTBEAT_ALERT to the "
+                                "always-firing alert's name (e.g. Watchdog) to turn the dead-man's switch on")
+        return None
+    if len(name) > _ALERTNAME_MAX_CHARS or any(char in name for char in "\r\n\t"):
+        problems.append(f"HEARTBEAT_ALERT must be an alert name of at most {_ALERTNAME_MAX_CHARS} characters on "
+                        "one line (the alertname label of the always-firing alert, e.g. Watchdog)")
+        return None
+    interval = _integer(env, "HEARTBEAT_INTERVAL", DEFAULT_HEARTBEAT_INTERVAL_MINUTES, problems, 1, 1440)
+    grace = _integer(env, "HEARTBEAT_GRACE", DEFAULT_HEARTBEAT_GRACE_MINUTES, problems, 1, 1440)
+    topic = env.get("HEARTBEAT_TOPIC_ID", "").strip() or ids[ENV_CRITICAL_TOPIC_ID]
+    if not is_appwrite_id(topic):
+        problems.append(f"HEARTBEAT_TOPIC_ID must be 1-36 characters of a-z, A-Z, 0-9, '.', '_', '-' and not start "
+                        f"with a symbol, got {topic!r}")
+    return Heartbeat(name, timedelta(minutes=interval), timedelta(minutes=grace), topic)
 
 
 def _tokens(env: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -271,6 +303,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     public_url = _public_url(env, problems)
     policy = _policy(env, problems)
     received_resolution = _received_resolution(env, problems)
+    heartbeat = _heartbeat(env, ids, problems)
     if problems:
         raise ConfigurationError(problems)
     return Settings(
@@ -293,15 +326,18 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         public_url=public_url,
         policy=policy,
         received_resolution=received_resolution,
+        heartbeat=heartbeat,
     )
 
 
-def topic_uses(routes: Iterable[Route]) -> dict[str, tuple[str, ...]]:
+def topic_uses(routes: Iterable[Route], heartbeat: Heartbeat | None = None) -> dict[str, tuple[str, ...]]:
     """Each topic named by the routes (and, as they are added, every other setting that names a topic),
     with the names of what uses it, in order."""
     uses: dict[str, list[str]] = {}
     for named in routes:
         uses.setdefault(named.topic, []).append(f"route {named.name}")
+    if heartbeat is not None:
+        uses.setdefault(heartbeat.topic, []).append("heartbeat")
     return {topic: tuple(names) for topic, names in uses.items()}
 
 
@@ -311,6 +347,7 @@ def read_topic_uses(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     problems: list[str] = []
     ids = _read_ids(env, problems)
     routes = _read_routes(env, ids, problems)
+    heartbeat = _heartbeat(env, ids, problems)
     if problems:
         raise ConfigurationError(problems)
-    return topic_uses(routes)
+    return topic_uses(routes, heartbeat)

@@ -93,6 +93,9 @@ class InMemoryStore:
     def held_sms(self, limit: int) -> list[dict[str, Any]]:
         return []
 
+    def newest_alert_named(self, alertname: str) -> dict[str, Any] | None:
+        return None
+
     def summarised_topics(self, since: datetime) -> set[str]:
         return set()
 

@@ -1,7 +1,8 @@
 """One vocabulary for what happens to an alert: the `kind` column of its history rows.
 
 A delivery decides one of the first six for each alert it carries (`lifecycle.decide`); every kind but
-`repeat` is recorded. The on-call rules record the last four.
+`repeat` is recorded. The on-call rules record the next four, the dead-man's switch the
+last three.
 """
 
 from __future__ import annotations
@@ -20,12 +21,17 @@ class Kind(StrEnum):
     ESCALATED = "escalated"
     FLAPPING = "flapping"
     STABLE = "stable"
+    # The dead-man's switch (`oncall.heartbeat`): armed, the heartbeat overdue (paged), and back (recovered).
+    HEARTBEAT_ARMED = "heartbeat-armed"
+    HEARTBEAT_MISSED = "heartbeat-missed"
+    HEARTBEAT_BACK = "heartbeat-back"
 
 
 # What a delivery can decide, and of those what the history records.
 DECIDED_KINDS = (Kind.FIRED, Kind.REFIRED, Kind.RESOLVED, Kind.RESOLVED_UNSEEN, Kind.STALE, Kind.REPEAT)
 RECORDED_KINDS = tuple(kind for kind in DECIDED_KINDS if kind is not Kind.REPEAT)
 ONCALL_KINDS = (Kind.ACKNOWLEDGED, Kind.ESCALATED, Kind.FLAPPING, Kind.STABLE)
+HEARTBEAT_KINDS = (Kind.HEARTBEAT_ARMED, Kind.HEARTBEAT_MISSED, Kind.HEARTBEAT_BACK)
 # Changes people hear about; those that flip the status (firing <-> resolved) count towards flapping.
 ANNOUNCING = frozenset({Kind.FIRED, Kind.REFIRED, Kind.RESOLVED})
 # The changes that start a firing episode (a page), and those that end one or start another.

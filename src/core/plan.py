@@ -89,9 +89,11 @@ def _received_long_ago(stored: Mapping[str, Any] | None, now: datetime, resoluti
 def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str, Any]], *,
                   routes: Sequence[Route], shaper: RowShaper, now: datetime,
                   linker: Linker = no_links, decider: Decider = decide,
-                  received_resolution: timedelta = RECEIVED_RESOLUTION) -> DeliveryPlan:
+                  received_resolution: timedelta = RECEIVED_RESOLUTION, heartbeat: str = "") -> DeliveryPlan:
     """The plan of one delivery. A row whose content is unchanged is written only to refresh its
-    `lastReceivedAt`, and only once that is `received_resolution` old: a quiet re-delivery writes nothing."""
+    `lastReceivedAt`, and only once that is `received_resolution` old: a quiet re-delivery writes nothing.
+    The `heartbeat` alert (the dead-man's switch's, by alertname; "" for none) is never announced, and its row
+    is written on every delivery carrying it: the switch reads when it last arrived from `lastReceivedAt`."""
     router = Router(routes)
     current: dict[str, StoredAlert | None] = {
         fp: StoredAlert.from_row(row) for fp, row in stored_rows.items()
@@ -107,12 +109,13 @@ def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str
         decision = decider(before, _delivered(alert))
         targets = router.targets(alert.severity, alert.labels)
         changed = False
+        is_heartbeat = bool(heartbeat) and alert.alertname == heartbeat
         if decision.writes:
             row = shaper.row(alert, receiver=payload.receiver, group_key=payload.group_key,
                              received_at=now, notified_status=decision.notified_status)
             original = stored_rows.get(alert.fingerprint)
             changed = original is None or not same_content(row, original)
-            if changed or _received_long_ago(original, now, received_resolution):
+            if changed or is_heartbeat or _received_long_ago(original, now, received_resolution):
                 to_write.add(alert.fingerprint)
             rows[alert.fingerprint] = {"$id": alert.fingerprint, **row}
             current[alert.fingerprint] = StoredAlert(
@@ -122,7 +125,7 @@ def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str
                 notified_status=decision.notified_status,
                 values=row,
             )
-        if decision.announces:
+        if decision.announces and not is_heartbeat:
             announcements.append(Announcement(_notice(alert, decision), targets))
         outcomes.append(AlertOutcome(alert.fingerprint, decision, targets,
                                      created=alert.fingerprint not in stored_rows, changed=changed))

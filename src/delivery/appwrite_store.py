@@ -170,6 +170,12 @@ class AppwriteStore:
                 found[row.id] = dict(row.data)
         return found
 
+    def newest_alert_named(self, alertname: str) -> dict[str, Any] | None:
+        """The row of this alertname received last (the dead-man's switch's heartbeat): one call."""
+        rows = self._rows(self._table_id, [Query.equal("alertname", alertname), Query.order_desc("lastReceivedAt"),
+                                           Query.limit(1)], "read the heartbeat's alert row")
+        return rows[0] if rows else None
+
     def write_alerts(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Create or update rows by `$id` (bulk upsert is idempotent, so a retried write is harmless)."""
         self._all(partial(self._upsert, "write alert rows", self._table_id, batch)

@@ -56,7 +56,18 @@ class MetricsStore(Protocol):
     def measure(self, counts: Sequence[Count]) -> tuple[list[int], datetime | None]: ...
 
 
-class ScheduleStore(AlertStore, ClaimStore, Protocol):
+class HeartbeatStore(Protocol):
+    """What the dead-man's switch needs: the newest row of the heartbeat alert, its history rows, messages."""
+
+    def newest_alert_named(self, alertname: str) -> dict[str, Any] | None: ...
+    def find_events(self, *, kinds: Sequence[str], since: datetime, severities: Sequence[str] = (),
+                    limit: int) -> list[dict[str, Any]]: ...
+    def create_event(self, row: dict[str, Any]) -> bool: ...
+    def write_events(self, rows: list[dict[str, Any]]) -> None: ...
+    def send_messages(self, messages: list[OutgoingMessage], sms_log: list[dict[str, Any]] = ...) -> SendReport: ...
+
+
+class ScheduleStore(AlertStore, ClaimStore, HeartbeatStore, Protocol):
     """What the scheduled run needs: claims, the on-call rules, and deliveries (to repair races)."""
 
 

@@ -35,7 +35,8 @@ def receive(request: Request, context: Context) -> Reply:
         summary = process_delivery(payload, store, routes=settings.routes, shaper=alerts_shaper(),
                                    events_shaper=events_shaper(), now=moment, policy=settings.policy,
                                    linker=signer(request, settings, moment),
-                                   received_resolution=settings.received_resolution)
+                                   received_resolution=settings.received_resolution,
+                                   heartbeat=settings.heartbeat.alertname if settings.heartbeat else "")
     except AppwriteError as exc:
         retried = ", Alertmanager will retry" if isinstance(exc, TransientAppwriteError) else ""
         context.error(f"delivery of {len(payload.alerts)} alert(s) not stored{retried}: {exc}")

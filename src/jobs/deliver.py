@@ -180,11 +180,11 @@ class _Delivery:
 def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tuple[Route, ...],
                      shaper: RowShaper, events_shaper: RowShaper, now: datetime, policy: Policy = NO_ONCALL,
                      linker: Linker = no_links, decider: Decider = decide,
-                     received_resolution: timedelta = RECEIVED_RESOLUTION) -> DeliverySummary:
+                     received_resolution: timedelta = RECEIVED_RESOLUTION, heartbeat: str = "") -> DeliverySummary:
     fingerprints = [alert.fingerprint for alert in payload.alerts]
     stored = store.fetch_alerts(fingerprints) if fingerprints else {}
     plan = plan_delivery(payload, stored, routes=routes, shaper=shaper, now=now, linker=linker, decider=decider,
-                         received_resolution=received_resolution)
+                         received_resolution=received_resolution, heartbeat=heartbeat)
     delivery = _Delivery(payload, store, stored.keys(), policy, linker, events_shaper, now, claim_owner(payload))
     plan, out, rows = delivery.claim(plan)
     logged = (sms_rows(out.messages, out.held, now)

@@ -3,7 +3,10 @@
 1. complete the claims dead deliveries left (`claims`): an escalation of a page nobody received would be odd;
 2. the on-call rules: one summary per topic of the SMS held back, then the escalations and "stable again"
    messages due (their SMS past the budget wait for the next run's summary);
-3. repair firing/resolved races (`repair`).
+3. repair firing/resolved races (`repair`);
+4. the dead-man's switch (`oncall.heartbeat`), when HEARTBEAT_ALERT is set: page once when the heartbeat is
+   overdue, announce once when it is back. Reads: the heartbeat's newest alert row and the switch's newest
+   history rows (one call each), the `heartbeat-armed` row only while the heartbeat was never received.
 
 Order within a step, as for a delivery: messages first, then the history rows, so a retry or an overlapping run
 re-derives the same message IDs (Appwrite refuses the copies) and finds the rows it would create.
@@ -17,17 +20,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..core.kinds import PAGES, Kind
 from ..core.rows import RowShaper, StoredAlert, alerts_shaper, events_shaper
-from ..delivery.port import OncallStore, ScheduleStore, SendReport
+from ..delivery.port import HeartbeatStore, OncallStore, ScheduleStore, SendReport
+from ..formats import parse_datetime
 from ..messages.routing import Route
 from ..oncall.announce import Signer, group_announcements
 from ..oncall.escalate import escalated_row, escalation_announcement, escalation_due
 from ..oncall.flapping import due_stables, stable_announcement, stable_row
-from ..oncall.history import HISTORY_LOOKBACK, histories
+from ..oncall.heartbeat import Heartbeat, armed_row, change_row, heartbeat_messages, judge_heartbeat
+from ..oncall.history import HISTORY_LOOKBACK, Event, histories
 from ..oncall.policy import CRITICAL_SEVERITIES, Policy
 from ..oncall.sms_budget import gate_sms, sms_rows, summarise_held
 from .claims import finish_claims
@@ -35,6 +40,9 @@ from .repair import repair_races
 
 ESCALATION_CANDIDATES = 100
 FLAP_MARKERS = 1000
+# The switch's newest pages and recoveries read per run (of every heartbeat name ever configured).
+HEARTBEAT_MARKS = 50
+HEARTBEAT_LOOKBACK = timedelta(days=3660)
 
 
 @dataclass(frozen=True)
@@ -47,22 +55,28 @@ class ScheduleSummary:
     messages_already_sent: int
     claims_completed: int = 0
     resolves_repaired: int = 0
+    heartbeat_pages: int = 0
+    heartbeat_recoveries: int = 0
 
     def as_json(self) -> dict[str, int]:
         return {"escalations": self.escalations, "stableAgain": self.stables, "smsSummaries": self.summaries,
                 "smsHeld": self.held, "messagesQueued": self.messages_sent,
                 "messagesAlreadyQueued": self.messages_already_sent, "resolvesRepaired": self.resolves_repaired,
-                "claimsCompleted": self.claims_completed}
+                "claimsCompleted": self.claims_completed, "heartbeatPaged": self.heartbeat_pages,
+                "heartbeatRecovered": self.heartbeat_recoveries}
 
 
 def run_scheduled(store: ScheduleStore, *, routes: tuple[Route, ...], policy: Policy, signer: Signer,
-                  now: datetime) -> ScheduleSummary:
-    """The scheduled run, its three steps in order (see the module's docstring)."""
+                  now: datetime, heartbeat: Heartbeat | None = None) -> ScheduleSummary:
+    """The scheduled run, its steps in order (see the module's docstring)."""
     finished = finish_claims(store, now=now, link=signer.link)
     oncall = run_oncall(store, routes=routes, policy=policy, signer=signer, shaper=events_shaper(), now=now)
     repaired = repair_races(store, routes=routes, shaper=alerts_shaper(), events_shaper=events_shaper(),
                             now=now, policy=policy, linker=signer)
-    return replace(oncall, claims_completed=finished, resolves_repaired=repaired)
+    paged, recovered, report = check_heartbeat(store, heartbeat, shaper=events_shaper(), now=now)
+    return replace(oncall, claims_completed=finished, resolves_repaired=repaired, heartbeat_pages=paged,
+                   heartbeat_recoveries=recovered, messages_sent=oncall.messages_sent + len(report.sent),
+                   messages_already_sent=oncall.messages_already_sent + len(report.already_sent))
 
 
 def _current(row: Mapping[str, Any] | None, starts_at: datetime) -> bool:
@@ -118,3 +132,38 @@ def run_oncall(store: OncallStore, *, routes: Sequence[Route], policy: Policy, s
         messages_sent=len(report.sent) + len(summary_report.sent),
         messages_already_sent=len(report.already_sent) + len(summary_report.already_sent),
     )
+
+
+def check_heartbeat(store: HeartbeatStore, heartbeat: Heartbeat | None, *, shaper: RowShaper,
+                    now: datetime) -> tuple[int, int, SendReport]:
+    """The dead-man's switch: page once when the heartbeat is overdue, announce once when it is back. Messages
+    first, then the history row, so an overlapping or retried run re-derives the same IDs. Returns (pages,
+    recoveries) recorded by this run, and what Appwrite said of the messages."""
+    if heartbeat is None:
+        return 0, 0, SendReport((), ())
+    row = store.newest_alert_named(heartbeat.alertname)
+    received = parse_datetime(row.get("lastReceivedAt")) if row is not None else None
+    since = now - HEARTBEAT_LOOKBACK
+    marks = [event for event in (Event.from_row(mark) for mark in store.find_events(
+        kinds=(Kind.HEARTBEAT_MISSED, Kind.HEARTBEAT_BACK), since=since, limit=HEARTBEAT_MARKS))
+        if event is not None and event.fingerprint == heartbeat.fingerprint]
+    armed_at = None
+    if received is None:
+        armed = [event for event in (Event.from_row(mark) for mark in store.find_events(
+            kinds=(Kind.HEARTBEAT_ARMED,), since=since, limit=HEARTBEAT_MARKS))
+            if event is not None and event.fingerprint == heartbeat.fingerprint]
+        if armed:
+            armed_at = min(event.at for event in armed)
+        else:
+            store.create_event(armed_row(heartbeat, shaper, now))
+            return 0, 0, SendReport((), ())
+    change = judge_heartbeat(heartbeat, received=received, status=str(row.get("status") or "") if row else "",
+                             armed_at=armed_at, marks=marks, now=now)
+    if change is None:
+        return 0, 0, SendReport((), ())
+    messages = heartbeat_messages(heartbeat, change)
+    report = store.send_messages(messages)
+    store.write_events([change_row(heartbeat, change, messages, frozenset(m.message_id for m in report.sent),
+                                   shaper, now)])
+    missed = change.kind is Kind.HEARTBEAT_MISSED
+    return int(missed), int(not missed), report

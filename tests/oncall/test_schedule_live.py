@@ -36,7 +36,8 @@ class TestTrigger:
         before = len(appwrite.messages())
         assert schedule(oncall_host) == {"status": "ok", "trigger": "schedule", "escalations": 0, "stableAgain": 0,
                                          "smsSummaries": 0, "smsHeld": 0, "messagesQueued": 0,
-                                         "messagesAlreadyQueued": 0, "resolvesRepaired": 0, "claimsCompleted": 0}
+                                         "messagesAlreadyQueued": 0, "resolvesRepaired": 0, "claimsCompleted": 0,
+                                         "heartbeatPaged": 0, "heartbeatRecovered": 0}
         assert len(appwrite.messages()) == before
 
     def test_an_idle_run_makes_five_reads(self, oncall_host: FunctionHost, appwrite: Appwrite) -> None:

@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 from devkit.bench.workload import Phase, alerts_for, body
 from src.core.metrics import Count
 from src.core.payload import WebhookPayload, parse_payload
-from src.core.readiness import Observations
 from src.core.plan import plan_delivery
+from src.core.readiness import Observations
 from src.core.rows import RowShaper
 from src.core.schema import load_schema
 from src.delivery.port import SendReport

@@ -34,6 +34,7 @@ from ..core.readiness import Failed, Observations, Trouble
 from ..errors import AppwriteError, PermanentAppwriteError, TransientAppwriteError
 from ..formats import format_datetime, parse_datetime
 from ..messages.render import OutgoingMessage
+from ..messages.routing import Channel
 from .port import SendReport
 from .sdk_errors import convert
 
@@ -410,27 +411,15 @@ class AppwriteStore:
         (rows.read), and a row and an email with an invalid ID (rows.write, messages.write). Appwrite checks
         the scope before the arguments, so those two answer 400 when the scope is held and create nothing.
         After an unreachable Appwrite or a rejected key nothing more is asked."""
-        wanted_topics = list(dict.fromkeys(topics))
-        found_topics = _attempt("list the topics", lambda: {
-            topic.id: {"email": int(topic.emailtotal), "sms": int(topic.smstotal), "push": int(topic.pushtotal)}
-            for topic in self._call("list the topics", lambda: self._messaging.list_topics(
-                queries=[Query.equal("$id", wanted_topics), Query.limit(len(wanted_topics))], total=False,
-            )).topics
-        }) if wanted_topics else {}
+        found_topics = _attempt(partial(self._topic_subscribers, list(dict.fromkeys(topics))))
         if isinstance(found_topics, Failed) and found_topics.trouble in ("unavailable", "rejected_key"):
             return Observations(topics=found_topics)
-        wanted_tables = list(dict.fromkeys(tables))
-        found_tables = _attempt("list the tables", lambda: frozenset(
-            table.id for table in self._call("list the tables", lambda: self._tables.list_tables(
-                self._database_id, queries=[Query.equal("$id", wanted_tables), Query.limit(len(wanted_tables))],
-                total=False,
-            )).tables
-        ))
-        read = _attempt("read a row", lambda: self._call("read a row", lambda: self._tables.list_rows(
+        found_tables = _attempt(partial(self._existing_tables, list(dict.fromkeys(tables))))
+        read = _attempt(lambda: self._call("read a row", lambda: self._tables.list_rows(
             self._database_id, self._table_id, queries=[Query.select(["$id"]), Query.limit(1)], total=False)))
-        write = _attempt("try writing a row", lambda: _refused_argument(lambda: self._call(
+        write = _attempt(lambda: _refused_argument(lambda: self._call(
             "try writing a row", lambda: self._tables.create_row(self._database_id, self._sms_table_id, _NO_ID, {}))))
-        send = _attempt("try creating a message", lambda: _refused_argument(lambda: self._call(
+        send = _attempt(lambda: _refused_argument(lambda: self._call(
             "try creating a message", lambda: self._messaging.create_email(
                 _NO_ID, "readiness check", "readiness check", draft=True))))
         scopes: dict[str, Failed | None] = {
@@ -439,6 +428,18 @@ class AppwriteStore:
             "rows.write": _scope(write), "messages.write": _scope(send),
         }
         return Observations(topics=found_topics, tables=found_tables, scopes=scopes)
+
+    def _topic_subscribers(self, topics: list[str]) -> dict[str, dict[Channel, int]]:
+        if not topics:
+            return {}
+        found = self._call("list the topics", lambda: self._messaging.list_topics(
+            queries=[Query.equal("$id", topics), Query.limit(len(topics))], total=False))
+        return {topic.id: _subscribers(topic) for topic in found.topics}
+
+    def _existing_tables(self, tables: list[str]) -> frozenset[str]:
+        found = self._call("list the tables", lambda: self._tables.list_tables(
+            self._database_id, queries=[Query.equal("$id", tables), Query.limit(len(tables))], total=False))
+        return frozenset(table.id for table in found.tables)
 
 
 # Never a valid ID, so a create call with it is refused by argument validation, after the scope check.
@@ -453,7 +454,7 @@ def _refused_argument(call: Callable[[], object]) -> None:
             raise
 
 
-def _attempt(action: str, call: Callable[[], T]) -> T | Failed:
+def _attempt(call: Callable[[], T]) -> T | Failed:
     """The call's answer, or why it failed, as the readiness judgement names it."""
     try:
         return call()
@@ -476,6 +477,10 @@ def _trouble(exc: AppwriteError) -> Trouble:
     if exc.type == "table_not_found":
         return "missing_table"
     return "other"
+
+
+def _subscribers(topic: Any) -> dict[Channel, int]:
+    return {"email": int(topic.emailtotal), "sms": int(topic.smstotal), "push": int(topic.pushtotal)}
 
 
 def _scope(answer: object) -> Failed | None:

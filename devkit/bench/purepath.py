@@ -27,6 +27,7 @@ from devkit.bench.workload import Phase, alerts_for, body
 from src.core.metrics import Count
 from src.core.payload import WebhookPayload, parse_payload
 from src.core.plan import plan_delivery
+from src.core.readiness import Observations
 from src.core.rows import RowShaper
 from src.core.schema import load_schema
 from src.delivery.port import SendReport
@@ -66,6 +67,9 @@ class InMemoryStore:
 
     def measure(self, counts: Sequence[Count]) -> tuple[list[int], datetime | None]:
         raise NotImplementedError("the pure path benchmark delivers; it does not scrape")
+
+    def observe_readiness(self, topics: Sequence[str], tables: Sequence[str]) -> Observations:
+        raise NotImplementedError("the pure path benchmark delivers; it does not check readiness")
 
     def claim_events(self, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         return {}

@@ -30,9 +30,11 @@ from appwrite.services.tables_db import TablesDB
 
 from ..core.kinds import RECORDED_KINDS
 from ..core.metrics import Count, Filter
-from ..errors import PermanentAppwriteError, TransientAppwriteError
+from ..core.readiness import Failed, Observations, Trouble
+from ..errors import AppwriteError, PermanentAppwriteError, TransientAppwriteError
 from ..formats import format_datetime, parse_datetime
 from ..messages.render import OutgoingMessage
+from ..messages.routing import Channel
 from .port import SendReport
 from .sdk_errors import convert
 
@@ -407,6 +409,92 @@ class AppwriteStore:
         tasks: list[Callable[[], int | datetime | None]] = [partial(self._count, count) for count in counts]
         answers = self._all([*tasks, self._newest_event_at])
         return cast(list[int], answers[:-1]), cast(datetime | None, answers[-1])
+
+    # -- readiness ---------------------------------------------------------------------------------
+
+    def observe_readiness(self, topics: Sequence[str], tables: Sequence[str]) -> Observations:
+        """Five calls, one after the other: the topics (topics.read), the tables (tables.read), one row
+        (rows.read), and a row and an email with an invalid ID (rows.write, messages.write). Appwrite checks
+        the scope before the arguments, so those two answer 400 when the scope is held and create nothing.
+        After an unreachable Appwrite or a rejected key nothing more is asked."""
+        found_topics = _attempt(partial(self._topic_subscribers, list(dict.fromkeys(topics))))
+        if isinstance(found_topics, Failed) and found_topics.trouble in ("unavailable", "rejected_key"):
+            return Observations(topics=found_topics)
+        found_tables = _attempt(partial(self._existing_tables, list(dict.fromkeys(tables))))
+        read = _attempt(lambda: self._call("read a row", lambda: self._tables.list_rows(
+            self._database_id, self._table_id, queries=[Query.select(["$id"]), Query.limit(1)], total=False)))
+        write = _attempt(lambda: _refused_argument(lambda: self._call(
+            "try writing a row", lambda: self._tables.create_row(self._database_id, self._sms_table_id, _NO_ID, {}))))
+        send = _attempt(lambda: _refused_argument(lambda: self._call(
+            "try creating a message", lambda: self._messaging.create_email(
+                _NO_ID, "readiness check", "readiness check", draft=True))))
+        scopes: dict[str, Failed | None] = {
+            "topics.read": _scope(found_topics), "tables.read": _scope(found_tables),
+            "rows.read": _scope(read),
+            "rows.write": _scope(write), "messages.write": _scope(send),
+        }
+        return Observations(topics=found_topics, tables=found_tables, scopes=scopes)
+
+    def _topic_subscribers(self, topics: list[str]) -> dict[str, dict[Channel, int]]:
+        if not topics:
+            return {}
+        found = self._call("list the topics", lambda: self._messaging.list_topics(
+            queries=[Query.equal("$id", topics), Query.limit(len(topics))], total=False))
+        return {topic.id: _subscribers(topic) for topic in found.topics}
+
+    def _existing_tables(self, tables: list[str]) -> frozenset[str]:
+        found = self._call("list the tables", lambda: self._tables.list_tables(
+            self._database_id, queries=[Query.equal("$id", tables), Query.limit(len(tables))], total=False))
+        return frozenset(table.id for table in found.tables)
+
+
+# Never a valid ID, so a create call with it is refused by argument validation, after the scope check.
+_NO_ID = "!"
+
+
+def _refused_argument(call: Callable[[], object]) -> None:
+    try:
+        call()
+    except PermanentAppwriteError as exc:
+        if exc.type != "general_argument_invalid":
+            raise
+
+
+def _attempt(call: Callable[[], T]) -> T | Failed:
+    """The call's answer, or why it failed, as the readiness judgement names it."""
+    try:
+        return call()
+    except AppwriteError as exc:
+        return Failed(_trouble(exc), str(exc))
+
+
+def _trouble(exc: AppwriteError) -> Trouble:
+    if isinstance(exc, TransientAppwriteError):
+        return "unavailable"
+    if exc.code in (401, 403):
+        cause = exc.__cause__
+        server_text = str(getattr(cause, "message", "") or "")
+        # As in `sdk_errors.convert`: Appwrite takes an unknown key for no key, a guest, which it names.
+        if exc.type == "general_unauthorized_scope" and "role: guests" not in server_text:
+            return "missing_scope"
+        return "rejected_key"
+    if exc.type == "database_not_found":
+        return "missing_database"
+    if exc.type == "table_not_found":
+        return "missing_table"
+    return "other"
+
+
+def _subscribers(topic: Any) -> dict[Channel, int]:
+    return {"email": int(topic.emailtotal), "sms": int(topic.smstotal), "push": int(topic.pushtotal)}
+
+
+def _scope(answer: object) -> Failed | None:
+    """A call's finding about the scope it needs: held unless it failed for a missing scope or otherwise (a
+    missing table or database is the tables check's finding)."""
+    if isinstance(answer, Failed) and answer.trouble in ("missing_scope", "other"):
+        return answer
+    return None
 
 
 def _query(condition: Filter) -> str:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ..core.metrics import Count
+from ..core.readiness import Observations
 from ..messages.render import OutgoingMessage
 
 
@@ -71,5 +72,12 @@ class ScheduleStore(AlertStore, ClaimStore, HeartbeatStore, Protocol):
     """What the scheduled run needs: claims, the on-call rules, and deliveries (to repair races)."""
 
 
-class Store(ScheduleStore, MetricsStore, Protocol):
-    """Everything the function asks of Appwrite: deliveries, metrics, acknowledgements, the scheduled run."""
+class ReadinessStore(Protocol):
+    """What the readiness check asks: do these topics and tables exist, and does the key hold each scope."""
+
+    def observe_readiness(self, topics: Sequence[str], tables: Sequence[str]) -> Observations: ...
+
+
+class Store(ScheduleStore, MetricsStore, ReadinessStore, Protocol):
+    """Everything the function asks of Appwrite: deliveries, metrics, acknowledgements, the scheduled run,
+    readiness."""

@@ -27,10 +27,10 @@ class TestRequests:
 
     @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
     def test_other_methods_are_refused(self, host: FunctionHost, method: str) -> None:
-        """Methods other than GET and POST get 405 with Allow."""
+        """Methods other than GET, HEAD and POST get 405 with Allow."""
         reply = deliver(host.url, b"{}", method=method)
         assert reply.status_code == 405
-        assert reply.headers["allow"] == "GET, POST"
+        assert reply.headers["allow"] == "GET, HEAD, POST"
 
 
 class TestAuthentication:

@@ -6,6 +6,7 @@ reported together in one `ConfigurationError`, and no message ever contains a se
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,7 +16,8 @@ from pydantic import ValidationError
 
 from .errors import ConfigurationError
 from .ids import is_appwrite_id
-from .messages.routing import Route, default_routes, parse_routes
+from .messages.routing import CHANNELS, Route, default_routes, parse_routes
+from .oncall.delivery_status import FallbackTarget
 from .oncall.policy import Policy
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -76,11 +78,13 @@ class Settings:
     # Where acknowledge links point; empty: the scheme and host of the request being handled.
     public_url: str = ""
     policy: Policy = _DEFAULT_POLICY
+    # ALERT_FALLBACK: where a failed page of a critical alert is re-sent once; empty: off.
+    alert_fallback: tuple[FallbackTarget, ...] = ()
 
     def topic_uses(self) -> dict[str, tuple[str, ...]]:
         """Every topic the function sends to, each with what names it (`route critical`, ...): what the
         bootstrap creates, `--check` and the readiness check look for."""
-        return topic_uses(self.routes)
+        return topic_uses(self.routes, self.alert_fallback)
 
     def __repr__(self) -> str:  # never print tokens or keys by accident
         return (
@@ -258,6 +262,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     severities = _severities(env, problems)
     public_url = _public_url(env, problems)
     policy = _policy(env, problems)
+    fallback = read_fallback(env, problems)
     if problems:
         raise ConfigurationError(problems)
     return Settings(
@@ -279,15 +284,44 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ack_signing_key=ack_key,
         public_url=public_url,
         policy=policy,
+        alert_fallback=fallback,
     )
 
 
-def topic_uses(routes: Iterable[Route]) -> dict[str, tuple[str, ...]]:
+def read_fallback(env: Mapping[str, str], problems: list[str]) -> tuple[FallbackTarget, ...]:
+    """ALERT_FALLBACK: a JSON list of {"topic": ..., "channel": "email"|"sms"|"push"}; empty: no fallback."""
+    raw = env.get("ALERT_FALLBACK", "").strip()
+    if not raw:
+        return ()
+    try:
+        entries = json.loads(raw)
+    except ValueError as exc:
+        problems.append(f"ALERT_FALLBACK is not JSON: {exc}")
+        return ()
+    if not isinstance(entries, list):
+        problems.append('ALERT_FALLBACK must be a JSON list of {"topic": ..., "channel": ...}')
+        return ()
+    targets: list[FallbackTarget] = []
+    for index, entry in enumerate(entries):
+        topic = entry.get("topic") if isinstance(entry, dict) else None
+        channel = entry.get("channel") if isinstance(entry, dict) else None
+        if not isinstance(topic, str) or not topic.strip() or len(topic) > 36:
+            problems.append(f"ALERT_FALLBACK[{index}].topic must be a topic ID (1 to 36 characters)")
+        elif channel not in CHANNELS:
+            problems.append(f"ALERT_FALLBACK[{index}].channel must be one of {', '.join(CHANNELS)}")
+        else:
+            targets.append(FallbackTarget(topic.strip(), channel))
+    return tuple(targets)
+
+
+def topic_uses(routes: Iterable[Route], fallback: Iterable[FallbackTarget] = ()) -> dict[str, tuple[str, ...]]:
     """Each topic named by the routes (and, as they are added, every other setting that names a topic),
     with the names of what uses it, in order."""
     uses: dict[str, list[str]] = {}
     for named in routes:
         uses.setdefault(named.topic, []).append(f"route {named.name}")
+    for target in fallback:
+        uses.setdefault(target.topic, []).append("fallback")
     return {topic: tuple(names) for topic, names in uses.items()}
 
 
@@ -297,6 +331,7 @@ def read_topic_uses(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     problems: list[str] = []
     ids = _read_ids(env, problems)
     routes = _read_routes(env, ids, problems)
+    fallback = read_fallback(env, problems)
     if problems:
         raise ConfigurationError(problems)
-    return topic_uses(routes)
+    return topic_uses(routes, fallback)

@@ -34,6 +34,7 @@ from src.endpoints.http import Reply, Request
 from src.endpoints.router import handle
 from src.messages.render import OutgoingMessage
 from src.messages.routing import default_routes
+from src.oncall.delivery_status import MessageStatus
 from src.settings import Settings, load_settings
 
 SIZE = 1000
@@ -86,6 +87,9 @@ class InMemoryStore:
     def find_events(self, *, kinds: Sequence[str], since: datetime, severities: Sequence[str] = (),
                     limit: int) -> list[dict[str, Any]]:
         return []
+
+    def message_statuses(self, message_ids: Sequence[str]) -> dict[str, MessageStatus]:
+        return {}
 
     def sms_sent_since(self, limits: Mapping[str, int], since: datetime) -> dict[str, list[str]]:
         return {topic: [] for topic in limits}

@@ -33,6 +33,7 @@ from ..core.metrics import Count, Filter
 from ..errors import PermanentAppwriteError, TransientAppwriteError
 from ..formats import format_datetime, parse_datetime
 from ..messages.render import OutgoingMessage
+from ..oncall.delivery_status import MessageStatus
 from .port import SendReport
 from .sdk_errors import convert
 
@@ -206,6 +207,23 @@ class AppwriteStore:
             sent=tuple(m for m, new in zip(messages, created, strict=True) if new),
             already_sent=tuple(m for m, new in zip(messages, created, strict=True) if not new),
         )
+
+    def message_statuses(self, message_ids: Sequence[str]) -> dict[str, MessageStatus]:
+        """What Appwrite Messaging says of these messages: one list call per 100, overlapping; a message it
+        does not have is left out."""
+        def read(batch: list[str]) -> Callable[[], Any]:
+            return partial(self._call, "read message statuses", partial(
+                self._messaging.list_messages, queries=[Query.equal("$id", batch), Query.limit(len(batch))],
+                total=False))
+
+        found: dict[str, MessageStatus] = {}
+        for result in self._all(read(batch) for batch in id_batches(list(dict.fromkeys(message_ids)))):
+            for message in result.messages:
+                # The SDK gives an enum; its value is Appwrite's word.
+                status = str(getattr(message.status, "value", message.status))
+                found[message.id] = MessageStatus(status, int(message.deliveredtotal or 0),
+                                                  tuple(str(error) for error in message.deliveryerrors or ()))
+        return found
 
     # -- the alert history -------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from ..core.metrics import Count
 from ..messages.render import OutgoingMessage
+from ..oncall.delivery_status import MessageStatus
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,24 @@ class ClaimStore(Protocol):
     def update_events(self, rows: list[dict[str, Any]]) -> None: ...
 
 
+class FollowStore(Protocol):
+    """What following messages to their delivery needs: history reads and writes, message status, sending."""
+
+    def find_events(self, *, kinds: Sequence[str], since: datetime, severities: Sequence[str] = (),
+                    limit: int) -> list[dict[str, Any]]: ...
+    def message_statuses(self, message_ids: Sequence[str]) -> dict[str, MessageStatus]: ...
+    def send_messages(self, messages: list[OutgoingMessage], sms_log: list[dict[str, Any]] = ...) -> SendReport: ...
+    def update_events(self, rows: list[dict[str, Any]]) -> None: ...
+
+
 class MetricsStore(Protocol):
     def measure(self, counts: Sequence[Count]) -> tuple[list[int], datetime | None]: ...
 
 
-class ScheduleStore(AlertStore, ClaimStore, Protocol):
+class ScheduleStore(AlertStore, ClaimStore, FollowStore, Protocol):
     """What the scheduled run needs: claims, the on-call rules, and deliveries (to repair races)."""
 
 
 class Store(ScheduleStore, MetricsStore, Protocol):
     """Everything the function asks of Appwrite: deliveries, metrics, acknowledgements, the scheduled run."""
+

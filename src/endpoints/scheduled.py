@@ -19,7 +19,8 @@ def run(request: Request, context: Context) -> Reply:
     moment = context.now()
     try:
         summary = run_scheduled(store, routes=settings.routes, policy=settings.policy,
-                                signer=signer(request, settings, moment), now=moment)
+                                signer=signer(request, settings, moment), now=moment,
+                                fallback=settings.alert_fallback)
     except AppwriteError as exc:
         if isinstance(exc, TransientAppwriteError):
             context.error(f"scheduled run not completed, the next one carries on: {exc}")

@@ -3,7 +3,8 @@
 1. complete the claims dead deliveries left (`claims`): an escalation of a page nobody received would be odd;
 2. the on-call rules: one summary per topic of the SMS held back, then the escalations and "stable again"
    messages due (their SMS past the budget wait for the next run's summary);
-3. repair firing/resolved races (`repair`).
+3. repair firing/resolved races (`repair`);
+4. follow the messages created to their delivery, re-route failed critical pages once (`follow`).
 
 Order within a step, as for a delivery: messages first, then the history rows, so a retry or an overlapping run
 re-derives the same message IDs (Appwrite refuses the copies) and finds the rows it would create.
@@ -25,12 +26,14 @@ from ..core.rows import RowShaper, StoredAlert, alerts_shaper, events_shaper
 from ..delivery.port import OncallStore, ScheduleStore, SendReport
 from ..messages.routing import Route
 from ..oncall.announce import Signer, group_announcements
+from ..oncall.delivery_status import FallbackTarget
 from ..oncall.escalate import escalated_row, escalation_announcement, escalation_due
 from ..oncall.flapping import due_stables, stable_announcement, stable_row
 from ..oncall.history import HISTORY_LOOKBACK, histories
 from ..oncall.policy import CRITICAL_SEVERITIES, Policy
 from ..oncall.sms_budget import gate_sms, sms_rows, summarise_held
 from .claims import finish_claims
+from .follow import follow_deliveries
 from .repair import repair_races
 
 ESCALATION_CANDIDATES = 100
@@ -47,22 +50,29 @@ class ScheduleSummary:
     messages_already_sent: int
     claims_completed: int = 0
     resolves_repaired: int = 0
+    deliveries_settled: int = 0
+    deliveries_failed: int = 0
+    fallbacks_queued: int = 0
 
     def as_json(self) -> dict[str, int]:
         return {"escalations": self.escalations, "stableAgain": self.stables, "smsSummaries": self.summaries,
                 "smsHeld": self.held, "messagesQueued": self.messages_sent,
                 "messagesAlreadyQueued": self.messages_already_sent, "resolvesRepaired": self.resolves_repaired,
-                "claimsCompleted": self.claims_completed}
+                "claimsCompleted": self.claims_completed, "deliveriesSettled": self.deliveries_settled,
+                "deliveriesFailed": self.deliveries_failed, "fallbacksQueued": self.fallbacks_queued}
 
 
 def run_scheduled(store: ScheduleStore, *, routes: tuple[Route, ...], policy: Policy, signer: Signer,
-                  now: datetime) -> ScheduleSummary:
-    """The scheduled run, its three steps in order (see the module's docstring)."""
+                  now: datetime, fallback: tuple[FallbackTarget, ...] = ()) -> ScheduleSummary:
+    """The scheduled run, its steps in order (see the module's docstring)."""
     finished = finish_claims(store, now=now, link=signer.link)
     oncall = run_oncall(store, routes=routes, policy=policy, signer=signer, shaper=events_shaper(), now=now)
     repaired = repair_races(store, routes=routes, shaper=alerts_shaper(), events_shaper=events_shaper(),
                             now=now, policy=policy, linker=signer)
-    return replace(oncall, claims_completed=finished, resolves_repaired=repaired)
+    followed = follow_deliveries(store, fallback=fallback, now=now)
+    return replace(oncall, claims_completed=finished, resolves_repaired=repaired,
+                   deliveries_settled=followed.settled, deliveries_failed=followed.failed,
+                   fallbacks_queued=followed.fallbacks)
 
 
 def _current(row: Mapping[str, Any] | None, starts_at: datetime) -> bool:

@@ -24,6 +24,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from devkit.bench.workload import Phase, alerts_for, body
+from src.core.message_status import MessageStatus
 from src.core.metrics import Count
 from src.core.payload import WebhookPayload, parse_payload
 from src.core.plan import plan_delivery
@@ -34,7 +35,6 @@ from src.endpoints.http import Reply, Request
 from src.endpoints.router import handle
 from src.messages.render import OutgoingMessage
 from src.messages.routing import default_routes
-from src.oncall.delivery_status import MessageStatus
 from src.settings import Settings, load_settings
 
 SIZE = 1000

@@ -29,11 +29,11 @@ from appwrite.services.messaging import Messaging
 from appwrite.services.tables_db import TablesDB
 
 from ..core.kinds import RECORDED_KINDS
+from ..core.message_status import MessageStatus
 from ..core.metrics import Count, Filter
 from ..errors import PermanentAppwriteError, TransientAppwriteError
 from ..formats import format_datetime, parse_datetime
 from ..messages.render import OutgoingMessage
-from ..oncall.delivery_status import MessageStatus
 from .port import SendReport
 from .sdk_errors import convert
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from ..core.message_status import MessageStatus
 from ..core.metrics import Count
 from ..messages.render import OutgoingMessage
-from ..oncall.delivery_status import MessageStatus
 
 
 @dataclass(frozen=True)

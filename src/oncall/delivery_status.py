@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from ..core.events import ALREADY_SENT, SENT, channel_entries, event_id
 from ..core.kinds import PAGES, Kind
+from ..core.message_status import MessageStatus
 from ..messages.render import OutgoingMessage
 from ..messages.routing import CHANNELS, Channel
 from .policy import CRITICAL_SEVERITIES
@@ -38,15 +39,6 @@ _PAGE_KINDS = frozenset({*PAGES, Kind.ESCALATED})
 class FallbackTarget:
     topic: str
     channel: Channel
-
-
-@dataclass(frozen=True)
-class MessageStatus:
-    """What Appwrite Messaging says of one message."""
-
-    status: str
-    delivered_total: int
-    errors: tuple[str, ...]
 
 
 @dataclass(frozen=True)

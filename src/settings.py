@@ -6,6 +6,7 @@ reported together in one `ConfigurationError`, and no message ever contains a se
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,7 +16,8 @@ from pydantic import ValidationError
 
 from .errors import ConfigurationError
 from .ids import is_appwrite_id
-from .messages.routing import Route, default_routes, parse_routes
+from .messages.routing import CHANNELS, Route, default_routes, parse_routes
+from .oncall.delivery_status import FallbackTarget
 from .oncall.heartbeat import Heartbeat
 from .oncall.policy import Policy
 
@@ -84,11 +86,13 @@ class Settings:
     received_resolution: timedelta = timedelta(minutes=DEFAULT_RECEIVED_RESOLUTION_MINUTES)
     # None: no dead-man's switch (HEARTBEAT_ALERT empty).
     heartbeat: Heartbeat | None = None
+    # ALERT_FALLBACK: where a failed page of a critical alert is re-sent once; empty: off.
+    alert_fallback: tuple[FallbackTarget, ...] = ()
 
     def topic_uses(self) -> dict[str, tuple[str, ...]]:
         """Every topic the function sends to, each with what names it (`route critical`, ...): what the
         bootstrap creates, `--check` and the readiness check look for."""
-        return topic_uses(self.routes, self.heartbeat)
+        return topic_uses(self.routes, self.heartbeat, self.alert_fallback)
 
     def __repr__(self) -> str:  # never print tokens or keys by accident
         return (
@@ -304,6 +308,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     policy = _policy(env, problems)
     received_resolution = _received_resolution(env, problems)
     heartbeat = _heartbeat(env, ids, problems)
+    fallback = read_fallback(env, problems)
     if problems:
         raise ConfigurationError(problems)
     return Settings(
@@ -327,17 +332,48 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         policy=policy,
         received_resolution=received_resolution,
         heartbeat=heartbeat,
+        alert_fallback=fallback,
     )
 
 
-def topic_uses(routes: Iterable[Route], heartbeat: Heartbeat | None = None) -> dict[str, tuple[str, ...]]:
-    """Each topic named by the routes (and, as they are added, every other setting that names a topic),
-    with the names of what uses it, in order."""
+
+def read_fallback(env: Mapping[str, str], problems: list[str]) -> tuple[FallbackTarget, ...]:
+    """ALERT_FALLBACK: a JSON list of {"topic": ..., "channel": "email"|"sms"|"push"}; empty: no fallback."""
+    raw = env.get("ALERT_FALLBACK", "").strip()
+    if not raw:
+        return ()
+    try:
+        entries = json.loads(raw)
+    except ValueError as exc:
+        problems.append(f"ALERT_FALLBACK is not JSON: {exc}")
+        return ()
+    if not isinstance(entries, list):
+        problems.append('ALERT_FALLBACK must be a JSON list of {"topic": ..., "channel": ...}')
+        return ()
+    targets: list[FallbackTarget] = []
+    for index, entry in enumerate(entries):
+        topic = entry.get("topic") if isinstance(entry, dict) else None
+        channel = entry.get("channel") if isinstance(entry, dict) else None
+        if not isinstance(topic, str) or not topic.strip() or len(topic) > 36:
+            problems.append(f"ALERT_FALLBACK[{index}].topic must be a topic ID (1 to 36 characters)")
+        elif channel not in CHANNELS:
+            problems.append(f"ALERT_FALLBACK[{index}].channel must be one of {', '.join(CHANNELS)}")
+        else:
+            targets.append(FallbackTarget(topic.strip(), channel))
+    return tuple(targets)
+
+
+def topic_uses(routes: Iterable[Route], heartbeat: Heartbeat | None = None,
+               fallback: Iterable[FallbackTarget] = ()) -> dict[str, tuple[str, ...]]:
+    """Each topic the function sends to (the routes, the heartbeat's page, the fallback), with the names of
+    what uses it, in order."""
     uses: dict[str, list[str]] = {}
     for named in routes:
         uses.setdefault(named.topic, []).append(f"route {named.name}")
     if heartbeat is not None:
         uses.setdefault(heartbeat.topic, []).append("heartbeat")
+    for target in fallback:
+        uses.setdefault(target.topic, []).append("fallback")
     return {topic: tuple(names) for topic, names in uses.items()}
 
 
@@ -348,6 +384,7 @@ def read_topic_uses(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     ids = _read_ids(env, problems)
     routes = _read_routes(env, ids, problems)
     heartbeat = _heartbeat(env, ids, problems)
+    fallback = read_fallback(env, problems)
     if problems:
         raise ConfigurationError(problems)
-    return topic_uses(routes, heartbeat)
+    return topic_uses(routes, heartbeat, fallback)

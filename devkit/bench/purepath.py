@@ -24,6 +24,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from devkit.bench.workload import Phase, alerts_for, body
+from src.core.message_status import MessageStatus
 from src.core.metrics import Count
 from src.core.payload import WebhookPayload, parse_payload
 from src.core.plan import plan_delivery
@@ -90,6 +91,9 @@ class InMemoryStore:
     def find_events(self, *, kinds: Sequence[str], since: datetime, severities: Sequence[str] = (),
                     limit: int) -> list[dict[str, Any]]:
         return []
+
+    def message_statuses(self, message_ids: Sequence[str]) -> dict[str, MessageStatus]:
+        return {}
 
     def sms_sent_since(self, limits: Mapping[str, int], since: datetime) -> dict[str, list[str]]:
         return {topic: [] for topic in limits}

@@ -25,6 +25,9 @@ class Kind(StrEnum):
     HEARTBEAT_ARMED = "heartbeat-armed"
     HEARTBEAT_MISSED = "heartbeat-missed"
     HEARTBEAT_BACK = "heartbeat-back"
+    # Following a message to its delivery (`oncall.delivery_status`); a fallback message's own row.
+    DELIVERY = "delivery"
+    FALLBACK = "fallback"
 
 
 # What a delivery can decide, and of those what the history records.
@@ -37,3 +40,5 @@ ANNOUNCING = frozenset({Kind.FIRED, Kind.REFIRED, Kind.RESOLVED})
 # The changes that start a firing episode (a page), and those that end one or start another.
 PAGES = (Kind.FIRED, Kind.REFIRED)
 EPISODE_CHANGES = ANNOUNCING | {Kind.RESOLVED_UNSEEN}
+# The kinds whose history rows name messages to follow to their delivery.
+FOLLOWED_KINDS = (Kind.FIRED, Kind.REFIRED, Kind.RESOLVED, Kind.ESCALATED, Kind.FLAPPING, Kind.STABLE)

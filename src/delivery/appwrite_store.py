@@ -29,6 +29,7 @@ from appwrite.services.messaging import Messaging
 from appwrite.services.tables_db import TablesDB
 
 from ..core.kinds import RECORDED_KINDS
+from ..core.message_status import MessageStatus
 from ..core.metrics import Count, Filter
 from ..core.readiness import Failed, Observations, Trouble
 from ..errors import AppwriteError, PermanentAppwriteError, TransientAppwriteError
@@ -214,6 +215,23 @@ class AppwriteStore:
             sent=tuple(m for m, new in zip(messages, created, strict=True) if new),
             already_sent=tuple(m for m, new in zip(messages, created, strict=True) if not new),
         )
+
+    def message_statuses(self, message_ids: Sequence[str]) -> dict[str, MessageStatus]:
+        """What Appwrite Messaging says of these messages: one list call per 100, overlapping; a message it
+        does not have is left out."""
+        def read(batch: list[str]) -> Callable[[], Any]:
+            return partial(self._call, "read message statuses", partial(
+                self._messaging.list_messages, queries=[Query.equal("$id", batch), Query.limit(len(batch))],
+                total=False))
+
+        found: dict[str, MessageStatus] = {}
+        for result in self._all(read(batch) for batch in id_batches(list(dict.fromkeys(message_ids)))):
+            for message in result.messages:
+                # The SDK gives an enum; its value is Appwrite's word.
+                status = str(getattr(message.status, "value", message.status))
+                found[message.id] = MessageStatus(status, int(message.deliveredtotal or 0),
+                                                  tuple(str(error) for error in message.deliveryerrors or ()))
+        return found
 
     # -- the alert history -------------------------------------------------------------------------
 

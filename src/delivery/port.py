@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from ..core.message_status import MessageStatus
 from ..core.metrics import Count
 from ..core.readiness import Observations
 from ..messages.render import OutgoingMessage
@@ -53,6 +54,16 @@ class ClaimStore(Protocol):
     def update_events(self, rows: list[dict[str, Any]]) -> None: ...
 
 
+class FollowStore(Protocol):
+    """What following messages to their delivery needs: history reads and writes, message status, sending."""
+
+    def find_events(self, *, kinds: Sequence[str], since: datetime, severities: Sequence[str] = (),
+                    limit: int) -> list[dict[str, Any]]: ...
+    def message_statuses(self, message_ids: Sequence[str]) -> dict[str, MessageStatus]: ...
+    def send_messages(self, messages: list[OutgoingMessage], sms_log: list[dict[str, Any]] = ...) -> SendReport: ...
+    def update_events(self, rows: list[dict[str, Any]]) -> None: ...
+
+
 class MetricsStore(Protocol):
     def measure(self, counts: Sequence[Count]) -> tuple[list[int], datetime | None]: ...
 
@@ -68,7 +79,7 @@ class HeartbeatStore(Protocol):
     def send_messages(self, messages: list[OutgoingMessage], sms_log: list[dict[str, Any]] = ...) -> SendReport: ...
 
 
-class ScheduleStore(AlertStore, ClaimStore, HeartbeatStore, Protocol):
+class ScheduleStore(AlertStore, ClaimStore, HeartbeatStore, FollowStore, Protocol):
     """What the scheduled run needs: claims, the on-call rules, and deliveries (to repair races)."""
 
 

@@ -20,7 +20,8 @@ def run(request: Request, context: Context) -> Reply:
     try:
         summary = run_scheduled(store, routes=settings.routes, policy=settings.policy,
                                 signer=signer(request, settings, moment), now=moment,
-                                heartbeat=settings.heartbeat)
+                                heartbeat=settings.heartbeat,
+                                fallback=settings.alert_fallback)
     except AppwriteError as exc:
         if isinstance(exc, TransientAppwriteError):
             context.error(f"scheduled run not completed, the next one carries on: {exc}")

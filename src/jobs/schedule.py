@@ -7,6 +7,7 @@
 4. the dead-man's switch (`oncall.heartbeat`), when HEARTBEAT_ALERT is set: page once when the heartbeat is
    overdue, announce once when it is back. Reads: the heartbeat's newest alert row and the switch's newest
    history rows (one call each), the `heartbeat-armed` row only while the heartbeat was never received.
+5. follow the messages created to their delivery, re-route failed critical pages once (`follow`).
 
 Order within a step, as for a delivery: messages first, then the history rows, so a retry or an overlapping run
 re-derives the same message IDs (Appwrite refuses the copies) and finds the rows it would create.
@@ -29,6 +30,7 @@ from ..delivery.port import HeartbeatStore, OncallStore, ScheduleStore, SendRepo
 from ..formats import parse_datetime
 from ..messages.routing import Route
 from ..oncall.announce import Signer, group_announcements
+from ..oncall.delivery_status import FallbackTarget
 from ..oncall.escalate import escalated_row, escalation_announcement, escalation_due
 from ..oncall.flapping import due_stables, stable_announcement, stable_row
 from ..oncall.heartbeat import Heartbeat, armed_row, change_row, heartbeat_messages, judge_heartbeat
@@ -36,6 +38,7 @@ from ..oncall.history import HISTORY_LOOKBACK, Event, histories
 from ..oncall.policy import CRITICAL_SEVERITIES, Policy
 from ..oncall.sms_budget import gate_sms, sms_rows, summarise_held
 from .claims import finish_claims
+from .follow import follow_deliveries
 from .repair import repair_races
 
 ESCALATION_CANDIDATES = 100
@@ -57,26 +60,34 @@ class ScheduleSummary:
     resolves_repaired: int = 0
     heartbeat_pages: int = 0
     heartbeat_recoveries: int = 0
+    deliveries_settled: int = 0
+    deliveries_failed: int = 0
+    fallbacks_queued: int = 0
 
     def as_json(self) -> dict[str, int]:
         return {"escalations": self.escalations, "stableAgain": self.stables, "smsSummaries": self.summaries,
                 "smsHeld": self.held, "messagesQueued": self.messages_sent,
                 "messagesAlreadyQueued": self.messages_already_sent, "resolvesRepaired": self.resolves_repaired,
                 "claimsCompleted": self.claims_completed, "heartbeatPaged": self.heartbeat_pages,
-                "heartbeatRecovered": self.heartbeat_recoveries}
+                "heartbeatRecovered": self.heartbeat_recoveries, "deliveriesSettled": self.deliveries_settled,
+                "deliveriesFailed": self.deliveries_failed, "fallbacksQueued": self.fallbacks_queued}
 
 
 def run_scheduled(store: ScheduleStore, *, routes: tuple[Route, ...], policy: Policy, signer: Signer,
-                  now: datetime, heartbeat: Heartbeat | None = None) -> ScheduleSummary:
+                  now: datetime, heartbeat: Heartbeat | None = None,
+                  fallback: tuple[FallbackTarget, ...] = ()) -> ScheduleSummary:
     """The scheduled run, its steps in order (see the module's docstring)."""
     finished = finish_claims(store, now=now, link=signer.link)
     oncall = run_oncall(store, routes=routes, policy=policy, signer=signer, shaper=events_shaper(), now=now)
     repaired = repair_races(store, routes=routes, shaper=alerts_shaper(), events_shaper=events_shaper(),
                             now=now, policy=policy, linker=signer)
     paged, recovered, report = check_heartbeat(store, heartbeat, shaper=events_shaper(), now=now)
+    followed = follow_deliveries(store, fallback=fallback, now=now)
     return replace(oncall, claims_completed=finished, resolves_repaired=repaired, heartbeat_pages=paged,
                    heartbeat_recoveries=recovered, messages_sent=oncall.messages_sent + len(report.sent),
-                   messages_already_sent=oncall.messages_already_sent + len(report.already_sent))
+                   messages_already_sent=oncall.messages_already_sent + len(report.already_sent),
+                   deliveries_settled=followed.settled, deliveries_failed=followed.failed,
+                   fallbacks_queued=followed.fallbacks)
 
 
 def _current(row: Mapping[str, Any] | None, starts_at: datetime) -> bool:

@@ -31,21 +31,24 @@ class TestTrigger:
     def test_a_scheduled_run_with_nothing_due_sends_nothing(
         self, oncall_host: FunctionHost, appwrite: Appwrite
     ) -> None:
-        """A fresh page is not escalated yet; the run answers 200 with zero counts."""
+        """A fresh page is not escalated yet; the run answers 200 and only records its 3 messages failed (no
+        provider is enabled), re-sending nothing without ALERT_FALLBACK."""
         ok(oncall_host, p.alert(starts_at=T0))
         before = len(appwrite.messages())
         assert schedule(oncall_host) == {"status": "ok", "trigger": "schedule", "escalations": 0, "stableAgain": 0,
                                          "smsSummaries": 0, "smsHeld": 0, "messagesQueued": 0,
                                          "messagesAlreadyQueued": 0, "resolvesRepaired": 0, "claimsCompleted": 0,
-                                         "heartbeatPaged": 0, "heartbeatRecovered": 0}
+                                         "heartbeatPaged": 0, "heartbeatRecovered": 0,
+                                         "deliveriesSettled": 3, "deliveriesFailed": 3, "fallbacksQueued": 0}
         assert len(appwrite.messages()) == before
 
-    def test_an_idle_run_makes_five_reads(self, oncall_host: FunctionHost, appwrite: Appwrite) -> None:
+    def test_an_idle_run_makes_seven_reads(self, oncall_host: FunctionHost, appwrite: Appwrite) -> None:
         """With nothing paged, flapping, held, left unannounced by a race or claimed and abandoned: one read each
-        for pages, flapping rows, held SMS, silent resolves and pending claims."""
+        for pages, flapping rows, held SMS, silent resolves, pending claims,
+        and (following deliveries) the announced and the followed messages."""
         appwrite.control.reset_calls()
         schedule(oncall_host)
-        assert appwrite.control.calls() == {"GET /tablesdb/{databaseId}/tables/{tableId}/rows": 5}
+        assert appwrite.control.calls() == {"GET /tablesdb/{databaseId}/tables/{tableId}/rows": 7}
 
     def test_a_webhook_with_the_token_is_still_a_delivery(self, oncall_host: FunctionHost, appwrite: Appwrite) -> None:
         """The schedule header changes nothing for a POST with a body: it is a delivery like any other."""

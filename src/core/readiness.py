@@ -24,6 +24,7 @@ NEEDED_SCOPES: Mapping[str, str] = {
     "rows.read": "read alert rows and the history",
     "rows.write": "store alerts and their history",
     "messages.write": "send the pages",
+    "messages.read": "follow the pages to their delivery",
     "topics.read": "check the topics (this readiness check)",
     "tables.read": "check the tables (this readiness check)",
 }

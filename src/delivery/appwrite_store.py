@@ -431,8 +431,9 @@ class AppwriteStore:
     # -- readiness ---------------------------------------------------------------------------------
 
     def observe_readiness(self, topics: Sequence[str], tables: Sequence[str]) -> Observations:
-        """Five calls, one after the other: the topics (topics.read), the tables (tables.read), one row
-        (rows.read), and a row and an email with an invalid ID (rows.write, messages.write). Appwrite checks
+        """Six calls, one after the other: the topics (topics.read), the tables (tables.read), one row
+        (rows.read), one message (messages.read), and a row and an email with an invalid ID (rows.write,
+        messages.write). Appwrite checks
         the scope before the arguments, so those two answer 400 when the scope is held and create nothing.
         After an unreachable Appwrite or a rejected key nothing more is asked."""
         found_topics = _attempt(partial(self._topic_subscribers, list(dict.fromkeys(topics))))
@@ -441,6 +442,8 @@ class AppwriteStore:
         found_tables = _attempt(partial(self._existing_tables, list(dict.fromkeys(tables))))
         read = _attempt(lambda: self._call("read a row", lambda: self._tables.list_rows(
             self._database_id, self._table_id, queries=[Query.select(["$id"]), Query.limit(1)], total=False)))
+        follow = _attempt(lambda: self._call("read a message", lambda: self._messaging.list_messages(
+            queries=[Query.limit(1)], total=False)))
         write = _attempt(lambda: _refused_argument(lambda: self._call(
             "try writing a row", lambda: self._tables.create_row(self._database_id, self._sms_table_id, _NO_ID, {}))))
         send = _attempt(lambda: _refused_argument(lambda: self._call(
@@ -449,7 +452,7 @@ class AppwriteStore:
         scopes: dict[str, Failed | None] = {
             "topics.read": _scope(found_topics), "tables.read": _scope(found_tables),
             "rows.read": _scope(read),
-            "rows.write": _scope(write), "messages.write": _scope(send),
+            "rows.write": _scope(write), "messages.write": _scope(send), "messages.read": _scope(follow),
         }
         return Observations(topics=found_topics, tables=found_tables, scopes=scopes)
 

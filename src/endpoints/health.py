@@ -41,8 +41,9 @@ def readiness(request: Request, settings: Settings | ConfigurationError, context
     if isinstance(settings, ConfigurationError) or context is None:
         problems = settings.problems if isinstance(settings, ConfigurationError) else ()
         return _answer(request, misconfigured(problems), None)
-    key = request.headers.get("x-appwrite-key", "") or settings.fallback_api_key
-    # The verdict belongs to this key and these settings; the key is kept only as a digest.
+    # The verdict belongs to these settings and this key. Appwrite passes a new key to every execution, each
+    # with the deployment's scopes: all its keys are one; APPWRITE_API_KEY is kept only as a digest.
+    key = "dynamic" if request.headers.get("x-appwrite-key") else settings.fallback_api_key
     cache_key = hashlib.sha256(f"{key}\n{settings!r}\n{settings.routes!r}".encode()).hexdigest()
     moment = context.now()
     with _verdicts_lock:

@@ -97,10 +97,11 @@ def test_missing_database_is_named(emulator: Emulator, appwrite: Appwrite) -> No
     assert 'database "monitorin" (ALERTS_DATABASE_ID) does not exist' in problems(reply)
 
 
-@pytest.mark.parametrize("scope", ["topics.read", "tables.read", "rows.read", "rows.write", "messages.write"])
+@pytest.mark.parametrize("scope", ["topics.read", "tables.read", "rows.read", "rows.write", "messages.write",
+                                   "messages.read"])
 def test_key_without_a_needed_scope_is_named(emulator: Emulator, appwrite: Appwrite, scope: str) -> None:
     """A key lacking one of the scopes the function needs: 503 naming the scope and where to add it."""
-    deployed = {"rows.read", "rows.write", "messages.write", "topics.read", "tables.read"}
+    deployed = {"rows.read", "rows.write", "messages.write", "messages.read", "topics.read", "tables.read"}
     appwrite.control.add_key(LIMITED_KEY, sorted(deployed - {scope}))
     with served(emulator, api_key=LIMITED_KEY) as host:
         reply = probe(host)
@@ -159,14 +160,14 @@ def test_answer_is_cached_in_the_warm_process(emulator: Emulator, appwrite: Appw
     assert second.json()["checkedAt"] == first.json()["checkedAt"]
 
 
-def test_first_probe_costs_five_calls(emulator: Emulator, appwrite: Appwrite) -> None:
-    """An uncached probe makes exactly the five documented calls and writes nothing."""
+def test_first_probe_costs_six_calls(emulator: Emulator, appwrite: Appwrite) -> None:
+    """An uncached probe makes exactly the six documented calls and writes nothing."""
     with served(emulator) as host:
         probe(host)
     assert appwrite.control.calls() == {
         "GET /messaging/topics": 1, "GET /tablesdb/{databaseId}/tables": 1,
         "GET /tablesdb/{databaseId}/tables/{tableId}/rows": 1, "POST /tablesdb/{databaseId}/tables/{tableId}/rows": 1,
-        "POST /messaging/messages/email": 1,
+        "POST /messaging/messages/email": 1, "GET /messaging/messages": 1,
     }
     assert appwrite.rows("sms_log") == {} and appwrite.messages() == []
 
@@ -187,11 +188,11 @@ def test_cache_expires_after_the_ttl(emulator: Emulator, appwrite: Appwrite, moc
         return sum(appwrite.control.calls().values())
 
     appwrite.tables.delete_table("monitoring", "sms_log")
-    assert calls_for_one_probe() == 5
+    assert calls_for_one_probe() == 6
     clock.return_value += timedelta(seconds=9)
     assert calls_for_one_probe() == 0
     clock.return_value += timedelta(seconds=2)
-    assert calls_for_one_probe() == 5
+    assert calls_for_one_probe() == 6
 
 
 def test_head_has_the_status_and_no_body(emulator: Emulator, appwrite: Appwrite) -> None:

@@ -77,6 +77,10 @@ appwrite_client_module.requests = _HTTP
 # Appwrite's limits: 100 rows per bulk write, 4,096 characters per query string.
 BATCH_SIZE = 100
 _QUERY_MAX_CHARS = 4096
+# One TablesDB transaction holds at most 100 operations, a bulk create of 100 rows counting as one; it expires
+# unused after this long (the server's minimum), writing nothing.
+TRANSACTION_ROWS = BATCH_SIZE * 100
+TRANSACTION_TTL_SECONDS = 60
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="appwrite")
 _ATTEMPTS = 3
 # History rows read per call (per 100 alerts) by the on-call rules: the newest first.
@@ -126,8 +130,8 @@ class AppwriteStore:
     def _remaining(self) -> float:
         return self._deadline - time.monotonic()
 
-    def _call(self, action: str, call: Callable[[], T]) -> T:
-        for attempt in range(1, _ATTEMPTS + 1):
+    def _call(self, action: str, call: Callable[[], T], attempts: int = _ATTEMPTS) -> T:
+        for attempt in range(1, attempts + 1):
             if self._abandoned.is_set():
                 raise TransientAppwriteError(f"gave up before trying to {action}: the delivery already failed")
             try:
@@ -135,7 +139,7 @@ class AppwriteStore:
                     return call()
             except AppwriteException as exc:
                 error = convert(exc, action, host=self._host)
-                if not isinstance(error, TransientAppwriteError) or attempt == _ATTEMPTS:
+                if not isinstance(error, TransientAppwriteError) or attempt == attempts:
                     raise error from exc
                 pause = 0.2 * 2 ** (attempt - 1) * (0.5 + random.random())
                 if self._remaining() - pause < 0.5:
@@ -278,12 +282,79 @@ class AppwriteStore:
                 raise TransientAppwriteError("alert events kept colliding with a concurrent writer; retry the delivery")
 
     def claim_events(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-        """Create the history rows that do not exist yet, in batches of 100 that overlap; returns the ones that
-        existed (another attempt or delivery made them first), by ID, with their `claim` and `channels`."""
+        """Create the history rows that do not exist yet, all or nothing; returns the ones that existed (another
+        attempt or delivery made them first), by ID, with their `claim` and `channels`.
+
+        Up to 100 rows are one bulk create, atomic by itself. More take one TablesDB transaction: staged as one
+        bulk create per 100 in one call and committed in another, so a delivery failing in between leaves no
+        part of its claims behind (beyond `TRANSACTION_ROWS`, one transaction per that many)."""
+        if len(rows) <= BATCH_SIZE:
+            return self._create_once([dict(row) for row in rows]) if rows else {}
         existing: dict[str, dict[str, Any]] = {}
-        for found in self._all(partial(self._create_once, batch) for batch in _batches(rows)):
-            existing.update(found)
+        for chunk in range(0, len(rows), TRANSACTION_ROWS):
+            existing.update(self._claim_atomically([dict(row) for row in rows[chunk:chunk + TRANSACTION_ROWS]]))
         return existing
+
+    def _claim_atomically(self, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """`_create_once` for more than 100 rows, in one transaction. A commit refused with 409
+        transaction_conflict means some of the rows exist (another delivery, or an earlier attempt of this one,
+        claimed those changes first): as with a refused bulk create, one lookup per 100 says which, and the rest
+        is claimed again, atomically."""
+        pending = rows
+        existing: dict[str, dict[str, Any]] = {}
+        while True:
+            before = len(pending)
+            if before <= BATCH_SIZE:
+                existing.update(self._create_once(pending))
+                return existing
+            if self._create_in_transaction(pending):
+                return existing
+            ids = [row["$id"] for row in pending]
+            existing.update(self._existing(ids, self._events_table_id, ["claim", "channels"]))
+            pending = [row for row in pending if row["$id"] not in existing]
+            if not pending:
+                return existing
+            if len(pending) == before:
+                raise TransientAppwriteError("the claims' transaction kept conflicting with a concurrent writer; "
+                                             "retry the delivery")
+
+    def _create_in_transaction(self, rows: list[dict[str, Any]]) -> bool:
+        """Create these history rows in one transaction (at most `TRANSACTION_ROWS`): three calls. False when the
+        commit conflicts (a row exists), and then nothing was written."""
+        operations = [{"action": "bulkCreate", "databaseId": self._database_id, "tableId": self._events_table_id,
+                       "data": batch} for batch in _batches(rows)]
+        transaction_id = self._staged(operations)
+        try:
+            self._call("commit the claims", partial(self._tables.update_transaction, transaction_id, commit=True))
+            return True
+        except PermanentAppwriteError as error:
+            if error.type == "transaction_conflict":
+                return False
+            if error.type != "transaction_not_ready":
+                raise
+        # A retried commit whose first attempt went through (its answer was lost): the transaction says how.
+        state = self._call("read the claims' transaction", partial(self._tables.get_transaction, transaction_id))
+        if state.status in ("failed", "rolled_back"):
+            return False
+        if state.status != "committed":
+            raise TransientAppwriteError(f"the claims' transaction is {state.status}; retry the delivery")
+        return True
+
+    def _staged(self, operations: list[dict[str, Any]]) -> str:
+        """A new transaction holding these operations. Staging is not repeated into the same transaction (an
+        attempt whose answer was lost may have staged them): a failed attempt leaves its transaction to expire
+        unused and stages into a new one."""
+        for attempt in range(1, _ATTEMPTS + 1):
+            transaction = self._call("start a transaction for the claims", partial(
+                self._tables.create_transaction, ttl=TRANSACTION_TTL_SECONDS))
+            try:
+                self._call("stage the claims", partial(self._tables.create_operations, transaction.id, operations),
+                           attempts=1)
+                return str(transaction.id)
+            except TransientAppwriteError:
+                if attempt == _ATTEMPTS or self._remaining() < 1.0:
+                    raise
+        raise AssertionError("unreachable")
 
     def _upsert(self, action: str, table_id: str, batch: list[dict[str, Any]]) -> None:
         self._call(action, partial(self._tables.upsert_rows, self._database_id, table_id, rows=batch))

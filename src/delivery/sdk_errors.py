@@ -12,6 +12,8 @@ from appwrite.exception import AppwriteException
 from ..errors import AppwriteError, PermanentAppwriteError, TransientAppwriteError
 
 _TRANSIENT_CODES = frozenset({0, 408, 429, 500, 502, 503, 504})
+# A transaction that expired before its commit wrote nothing: the delivery's retry starts a new one.
+_TRANSIENT_TYPES = frozenset({"transaction_expired"})
 _BOOTSTRAP_HINT = "run `python scripts/bootstrap_schema.py` against this project"
 _SCOPES_HINT = "the function needs the scopes rows.read, rows.write, messages.write and messages.read (see appwrite.json)"
 # What requests/urllib3 say went wrong, inside their long "HTTPConnectionPool(...): Max retries ..." text.
@@ -40,7 +42,7 @@ def convert(exc: AppwriteException, action: str, *, host: str = "") -> AppwriteE
         where = host or "Appwrite"
         return TransientAppwriteError(f"Appwrite did not {action}: no answer from {where} ({network_reason(text)})",
                                       code=code, type=kind)
-    if code in _TRANSIENT_CODES or code >= 500:
+    if code in _TRANSIENT_CODES or code >= 500 or kind in _TRANSIENT_TYPES:
         return TransientAppwriteError(f"Appwrite did not {action}: HTTP {code} {kind or ''}".strip(),
                                       code=code, type=kind)
     # Appwrite takes an unknown key for no key: the caller is a guest, which its message names.

@@ -1,7 +1,8 @@
 """Appwrite calls as the emulator counts them (`"METHOD /route/{template}": count`), named by SDK method.
 
 Reads and writes are calls on rows of the alerts table (`list_rows`, `get_row` / `create_row`, `upsert_rows`,
-...); history writes are rows created in the `alert_events` table; messages are `create_push`, `create_sms`,
+...); history writes are rows created in the `alert_events` table (over 100 at once, through a TablesDB
+transaction: `create_transaction`, `create_operations`, `update_transaction`); messages are `create_push`, `create_sms`,
 `create_email`. Anything else keeps its route as its name.
 
 The benchmark reads the emulator's counts by concrete table (`calls_by_table`): calls on the alerts table
@@ -64,9 +65,23 @@ def classify(route: str, roles: RowRoles | None = None) -> CallKind:
         table = _ROW_ITEM if item else _ROW_COLLECTION
         if method in table:
             return CallKind(table[method], Category.READ if method == "GET" else Category.WRITE)
+    if "transactions" in parts:
+        return _transaction_call(method, parts)
     if method == "POST" and len(parts) >= 2 and parts[-2] == "messages" and "messaging" in parts:
         return CallKind(f"create_{parts[-1]}", Category.MESSAGE)
     return CallKind(route, Category.OTHER)
+
+
+def _transaction_call(method: str, parts: list[str]) -> CallKind:
+    """The claims' transaction (more than 100 history rows): staging and committing them are history writes,
+    reading one back (a lost commit answer) a side call."""
+    after = parts[parts.index("transactions") + 1:]
+    if method == "POST":
+        name = "create_operations" if after[-1:] == ["operations"] else "create_transaction"
+    else:
+        name = {"PATCH": "update_transaction", "GET": "get_transaction" if after else "list_transactions",
+                "DELETE": "delete_transaction"}.get(method, method)
+    return CallKind(name, Category.HISTORY if method in ("POST", "PATCH") else Category.SIDE)
 
 
 @dataclass(frozen=True)

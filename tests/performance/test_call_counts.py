@@ -33,6 +33,9 @@ WRITE = "PUT /tablesdb/{databaseId}/tables/{tableId}/rows"
 HISTORY = "POST /tablesdb/{databaseId}/tables/{tableId}/rows"
 PUSH = "POST /messaging/messages/push"
 SMS = "POST /messaging/messages/sms"
+TRANSACTION = "POST /tablesdb/transactions"
+STAGE = "POST /tablesdb/transactions/{transactionId}/operations"
+COMMIT = "PATCH /tablesdb/transactions/{transactionId}"
 SIZES = [1, 100, 101, 1000]
 
 
@@ -41,10 +44,13 @@ def expected(*, lookups: int, writes: int, history: int = 0, completions: int | 
     """Calls by route; lookups of alerts share the list-rows route with `oncall_reads` (history reads for
     flapping, counts of recent SMS); `sms_records` are `create_rows` calls of `sms_log`, sharing the route of
     history creates; `completions` (upserts of the claims, as many as the history creates unless said) share
-    the upsert route with the writes of alerts."""
+    the upsert route with the writes of alerts. Claims of more than 100 changes (`history` above 1) are one
+    TablesDB transaction instead: created, staged in one call, committed."""
     completions = history if completions is None else completions
-    counts = {LOOKUP: lookups + oncall_reads, WRITE: writes + completions, HISTORY: history + sms_records,
-              PUSH: push, SMS: sms}
+    atomic = history > 1
+    counts = {LOOKUP: lookups + oncall_reads, WRITE: writes + completions,
+              HISTORY: (0 if atomic else history) + sms_records, TRANSACTION: int(atomic), STAGE: int(atomic),
+              COMMIT: int(atomic), PUSH: push, SMS: sms}
     return {route: n for route, n in counts.items() if n}
 
 
@@ -145,11 +151,12 @@ def relayed(host: FunctionHost, relay: CountingRelay, alerts: list[dict[str, Any
 
 def test_each_table_is_read_and_written_in_batches_of_100(
         relayed_host: FunctionHost, relay: CountingRelay, appwrite: Appwrite) -> None:
-    """101 new warnings: alerts looked up twice and upserted twice, history created (claimed) twice and completed
-    twice, one digest push."""
+    """101 new warnings: alerts looked up twice and upserted twice, history created (claimed) in one transaction
+    of two bulk creates and completed twice, one digest push."""
     calls, _ = relayed(relayed_host, relay, warnings(101))
-    assert calls == {"list_rows alerts": 2, "upsert_rows alerts": 2, "create_rows alert_events": 2,
-                     "upsert_rows alert_events": 2, "create_push": 1}
+    assert calls == {"list_rows alerts": 2, "upsert_rows alerts": 2, "create_transaction": 1,
+                     "create_operations": 1, "update_transaction": 1, "upsert_rows alert_events": 2,
+                     "create_push": 1}
 
 
 def test_a_redelivery_reads_and_writes_only_the_alerts_table(
@@ -163,11 +170,13 @@ def test_a_redelivery_reads_and_writes_only_the_alerts_table(
 
 def test_appwrite_calls_overlap_at_most_four_at_a_time(
         relayed_host: FunctionHost, relay: CountingRelay, appwrite: Appwrite) -> None:
-    """With 5 lookups, 5 history creates and 10 writes to make, calls overlap, never more than 4 at once."""
+    """With 5 lookups and 10 writes to make (the claims one transaction), calls overlap, never more than 4 at
+    once."""
     appwrite.control.set_latency(50)  # long enough that the pool's four threads are all waiting together
     calls, most = relayed(relayed_host, relay, warnings(500))
-    assert calls == {"list_rows alerts": 5, "upsert_rows alerts": 5, "create_rows alert_events": 5,
-                     "upsert_rows alert_events": 5, "create_push": 1}
+    assert calls == {"list_rows alerts": 5, "upsert_rows alerts": 5, "create_transaction": 1,
+                     "create_operations": 1, "update_transaction": 1, "upsert_rows alert_events": 5,
+                     "create_push": 1}
     assert 2 <= most <= 4
 
 
@@ -178,6 +187,10 @@ def test_appwrite_calls_overlap_at_most_four_at_a_time(
     ("GET /tablesdb/{databaseId}/tables/{tableId}/rows/{rowId}", "get_row", Category.READ),
     ("PATCH /tablesdb/{databaseId}/tables/{tableId}/rows/{rowId}", "update_row", Category.WRITE),
     (SMS, "create_sms", Category.MESSAGE),
+    ("POST /tablesdb/transactions", "create_transaction", Category.HISTORY),
+    ("POST /tablesdb/transactions/{transactionId}/operations", "create_operations", Category.HISTORY),
+    ("PATCH /tablesdb/transactions/{transactionId}", "update_transaction", Category.HISTORY),
+    ("GET /tablesdb/transactions/{transactionId}", "get_transaction", Category.SIDE),
     ("GET /messaging/messages", "GET /messaging/messages", Category.OTHER),
 ])
 def test_the_benchmark_names_each_route_of_the_function_by_its_sdk_method(
@@ -193,7 +206,8 @@ def test_a_resolve_reads_the_history_of_the_changed_alerts_once_per_100(
     send(relayed_host, alerts)
     calls, _ = relayed(relayed_host, relay, [p.resolved(alert) for alert in alerts])
     assert calls == {"list_rows alerts": 2, "list_rows alert_events": 2, "upsert_rows alerts": 2,
-                     "create_rows alert_events": 2, "upsert_rows alert_events": 2, "create_push": 1}
+                     "create_transaction": 1, "create_operations": 1, "update_transaction": 1,
+                     "upsert_rows alert_events": 2, "create_push": 1}
 
 
 def test_an_sms_costs_one_count_and_one_record_of_the_sms_log(

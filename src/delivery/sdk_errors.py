@@ -15,7 +15,8 @@ _TRANSIENT_CODES = frozenset({0, 408, 429, 500, 502, 503, 504})
 # A transaction that expired before its commit wrote nothing: the delivery's retry starts a new one.
 _TRANSIENT_TYPES = frozenset({"transaction_expired"})
 _BOOTSTRAP_HINT = "run `python scripts/bootstrap_schema.py` against this project"
-_SCOPES_HINT = "the function needs the scopes rows.read, rows.write, messages.write and messages.read (see appwrite.json)"
+_SCOPES_HINT = ("the function needs the scopes rows.read, rows.write, messages.write and messages.read "
+                "(see appwrite.json)")
 # What requests/urllib3 say went wrong, inside their long "HTTPConnectionPool(...): Max retries ..." text.
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 _NETWORK_CAUSES = ("Read timed out", "Connect timeout", "timed out", "Name or service not known",

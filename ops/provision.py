@@ -54,7 +54,7 @@ from src.core.schema import (
     load_schema,
 )
 from src.delivery.sdk_errors import convert
-from src.errors import AppwriteError, PermanentAppwriteError
+from src.errors import AppwriteError, ConfigurationError, PermanentAppwriteError
 from src.ids import ID_RULE, is_appwrite_id
 from src.settings import (  # the function's own variable names and defaults, so renamed resources match
     DEFAULT_CRITICAL_TOPIC_ID,
@@ -68,6 +68,7 @@ from src.settings import (  # the function's own variable names and defaults, so
     ENV_MONITORING_TOPIC_ID,
     ENV_SMS_TABLE_ID,
     ENV_TABLE_ID,
+    read_topic_channels,
 )
 
 # ---------------------------------------------------------------------------------------------------
@@ -181,6 +182,40 @@ def _resource_id(env: Mapping[str, str], name: str, default: str) -> str:
     return value
 
 
+# Every topic the function sends to: {topic: {what names it: the channels it sends there}}.
+TopicNeeds = Mapping[str, Mapping[str, tuple[str, ...]]]
+
+
+def read_topic_needs(env: Mapping[str, str], *, routes: str | None = None, fallback: str | None = None) -> TopicNeeds:
+    """The topics the function's ALERT_ROUTES, HEARTBEAT_* and ALERT_FALLBACK name (`routes` and `fallback`, when
+    given, stand for the two JSON variables); raises ConfigError listing every problem."""
+    variables = dict(env)
+    if routes is not None:
+        variables["ALERT_ROUTES"] = routes
+    if fallback is not None:
+        variables["ALERT_FALLBACK"] = fallback
+    try:
+        needs = read_topic_channels(variables)
+    except ConfigurationError as exc:
+        raise ConfigError("; ".join(exc.problems)) from None
+    invalid = [topic for topic in needs if not is_appwrite_id(topic)]
+    if invalid:
+        raise ConfigError(f"topic {invalid[0]!r} (named by {_named_by(needs[invalid[0]])}) is not a valid Appwrite "
+                          f"ID ({ID_RULE})")
+    return needs
+
+
+def add_topics(schema: Schema, needs: TopicNeeds) -> Schema:
+    """The schema with every needed topic it does not declare added, named after its ID, no subscribe roles."""
+    declared = {topic.id for topic in schema.topics}
+    extra = tuple(Topic(id=topic, name=topic) for topic in needs if topic not in declared)
+    return schema.model_copy(update={"topics": schema.topics + extra}) if extra else schema
+
+
+def _named_by(users: Mapping[str, tuple[str, ...]]) -> str:
+    return ", ".join(users)
+
+
 def rename_resources(schema: Schema, ids: ResourceIds) -> Schema:
     """The schema with the database, the tables and the two topics given the configured IDs."""
     tables = {DEFAULT_TABLE_ID: ids.table, DEFAULT_EVENTS_TABLE_ID: ids.events, DEFAULT_SMS_TABLE_ID: ids.sms}
@@ -234,6 +269,8 @@ class ActualTable:
 @dataclass(frozen=True)
 class ActualTopic:
     subscribe: tuple[str, ...]
+    # Subscribers by channel (Appwrite's emailTotal, smsTotal, pushTotal); None: not read.
+    subscribers: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -291,6 +328,8 @@ class Plan:
     database: Step
     tables: tuple[TablePlan, ...]
     topics: tuple[Step, ...]
+    # Not wrong enough to fail: a topic a route sends to on a channel none of its subscribers has.
+    warnings: tuple[str, ...] = ()
 
     def steps(self) -> Iterator[Step]:
         yield self.database
@@ -301,15 +340,36 @@ class Plan:
         yield from self.topics
 
 
-def plan(schema: Schema, observed: Observed) -> Plan:
-    """Compare the schema with what Appwrite has; pure."""
+def plan(schema: Schema, observed: Observed, needs: TopicNeeds | None = None) -> Plan:
+    """Compare the schema with what Appwrite has; pure. `needs` says which topics the function sends to, on
+    which channels, and what names each."""
     database = schema.database.id
+    needs = needs or {}
     return Plan(
         schema=schema,
         database=Step(Kind.DATABASE, database, database, State.EXISTS if observed.database else State.MISSING),
         tables=tuple(_plan_table(table, observed.tables.get(table.id)) for table in schema.tables),
-        topics=tuple(_plan_topic(topic, observed.topics.get(topic.id)) for topic in schema.topics),
+        topics=tuple(_plan_topic(topic, observed.topics.get(topic.id), needs.get(topic.id, {}))
+                     for topic in schema.topics),
+        warnings=tuple(
+            warning for topic, users in needs.items() for warning in _subscriber_warnings(topic, users,
+                                                                                        observed.topics.get(topic))
+        ),
     )
+
+
+def _subscriber_warnings(topic: str, users: Mapping[str, tuple[str, ...]], actual: ActualTopic | None) -> list[str]:
+    """One warning per channel sent to an existing topic that has no subscriber of that channel."""
+    if actual is None or actual.subscribers is None:
+        return []
+    channels = dict.fromkeys(channel for sent in users.values() for channel in sent)
+    return [
+        f"topic {topic!r} has no {channel} subscribers: "
+        f"{', '.join(user for user, sent in users.items() if channel in sent)} sends {channel} to it, and nobody "
+        "receives it; add a subscriber with a target of that channel"
+        for channel in channels
+        if actual.subscribers.get(channel, 0) == 0
+    ]
 
 
 def _plan_table(table: Table, actual: ActualTable | None) -> TablePlan:
@@ -374,9 +434,10 @@ def _plan_index(table_id: str, index: Index, actual: ActualIndex | None) -> Step
                         lambda: index_drift(index, actual) if actual else [])
 
 
-def _plan_topic(topic: Topic, actual: ActualTopic | None) -> Step:
+def _plan_topic(topic: Topic, actual: ActualTopic | None, users: Mapping[str, tuple[str, ...]]) -> Step:
     if actual is None:
-        return Step(Kind.TOPIC, topic.id, topic.id, State.MISSING, _describe_roles(topic.subscribe))
+        named = f"named by {_named_by(users)}; " if users else ""
+        return Step(Kind.TOPIC, topic.id, topic.id, State.MISSING, named + _describe_roles(topic.subscribe))
     if sorted(topic.subscribe) != sorted(actual.subscribe):
         detail = f"subscribe: schema {_roles(topic.subscribe)}, Appwrite {_roles(actual.subscribe)}"
         return Step(Kind.TOPIC, topic.id, topic.id, State.DRIFT, detail)
@@ -610,8 +671,8 @@ def format_result(result: Result, id_width: int = 0) -> str:
     return f"{result.action.value:<12}  {result.resource:<8}  {result.id:<{id_width}}  {result.detail}".rstrip()
 
 
-def report_json(results: list[Result], mode: Mode, *, error: str = "") -> str:
-    """The --json document: the results and a summary."""
+def report_json(results: list[Result], mode: Mode, *, error: str = "", warnings: Iterable[str] = ()) -> str:
+    """The --json document: the results and a summary (with the warnings, which do not change the exit code)."""
     code = 2 if error else exit_code(results, mode)
     summary: dict[str, Any] = {
         "mode": mode.value,
@@ -619,6 +680,7 @@ def report_json(results: list[Result], mode: Mode, *, error: str = "") -> str:
         "exit_code": code,
         "counts": {action.value: n for action, n in count_actions(results).items()},
         "message": error or summarize(results, mode),
+        "warnings": list(warnings),
     }
     if error:
         summary["error"] = error
@@ -759,7 +821,11 @@ class Gateway:
             found = self._read(f"reading topic {topic_id}", self._messaging.get_topic, topic_id)
         except _NotFound:
             return None
-        return ActualTopic(subscribe=tuple(str(role) for role in found.to_dict().get("subscribe") or ()))
+        data = found.to_dict()
+        return ActualTopic(
+            subscribe=tuple(str(role) for role in data.get("subscribe") or ()),
+            subscribers={channel: int(data.get(f"{channel}Total") or 0) for channel in ("email", "sms", "push")},
+        )
 
     def _list(self, doing: str, method: Callable[..., Any], field: str, *args: str) -> list[dict[str, Any]]:
         """Every item of a paged listing, as the SDK models' dicts."""
@@ -1107,6 +1173,10 @@ class Report:
     def message(self) -> str:
         return summarize(self.results, self.mode)
 
+    @property
+    def topic_warnings(self) -> tuple[str, ...]:
+        return self.plan.warnings
+
 
 def run(
     settings: Settings,
@@ -1116,11 +1186,15 @@ def run(
     on_plan: Callable[[Plan], None] = _ignore,
     on_result: ResultSink = _ignore,
     on_progress: ProgressSink = _ignore,
+    topics: TopicNeeds | None = None,
 ) -> Report:
-    """Observe, plan and (in APPLY mode) apply; raises AppwriteError when Appwrite cannot be used."""
-    declared = rename_resources(schema or load_schema(), settings.ids)
+    """Observe, plan and (in APPLY mode) apply; raises AppwriteError when Appwrite cannot be used.
+
+    `topics` (from `read_topic_needs`): the topics the function sends to, created and checked besides the
+    schema's; None: the schema's alone."""
+    declared = add_topics(rename_resources(schema or load_schema(), settings.ids), topics or {})
     gateway = Gateway(settings)
-    the_plan = plan(declared, observe(gateway, declared))
+    the_plan = plan(declared, observe(gateway, declared), topics)
     on_plan(the_plan)
     if mode is Mode.APPLY:
         results = apply_plan(the_plan, gateway, timeout=settings.timeout, on_result=on_result, on_progress=on_progress)

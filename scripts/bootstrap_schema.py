@@ -1,6 +1,6 @@
 """Prepare an Appwrite project for alert-processor from schema/appwrite.schema.json.
 
-Thin command-line entry over `src/provision.py`: parses flags, validates the settings once, prints one
+Thin command-line entry over `ops/provision`: parses flags, validates the settings once, prints one
 line per resource and maps the outcome to an exit status (0 in place, 1 not as declared, 2 cannot use
 Appwrite or bad settings). Run it from any directory: `python scripts/bootstrap_schema.py --help`.
 """
@@ -34,6 +34,7 @@ from ops.provision import (  # noqa: E402  (the repository root must be importab
     Result,
     format_result,
     load_settings,
+    read_topic_needs,
     report_json,
     run,
     scrub,
@@ -52,9 +53,10 @@ from src.settings import (  # noqa: E402
 DESCRIPTION = """\
 Create what alert-processor needs in an Appwrite project, as declared in schema/appwrite.schema.json:
 the TablesDB database, the alerts, alert_events and sms_log tables ("collections" in older Appwrite) with their
-columns ("attributes") and indexes, and the Messaging topics. Creates only what is missing; never changes or
-deletes anything. A second run changes nothing, and a run that was interrupted is completed by the next.
-Differences from the schema are reported as "drift" and left as they are."""
+columns ("attributes") and indexes, and the Messaging topics: the schema's two and every topic the function
+sends to (ALERT_ROUTES, HEARTBEAT_TOPIC_ID, ALERT_FALLBACK, read as the function reads them).
+Creates only what is missing; never changes or deletes anything. A second run changes nothing, and a run that
+was interrupted is completed by the next. Differences from the schema are reported as "drift" and left as they are."""
 
 EPILOG = f"""\
 environment:
@@ -65,6 +67,9 @@ environment:
                         resource IDs, the same variables the function reads (defaults: the
                         schema's database ID, alerts, alert_events, sms_log, critical-alerts,
                         monitoring-alerts)
+  ALERT_ROUTES, ALERT_FALLBACK, HEARTBEAT_ALERT, HEARTBEAT_TOPIC_ID
+                        the topics the function sends to (overridden by --routes, --fallback);
+                        each is created, and --check names the route that names a missing one
 
 API key scopes:
 {textwrap.fill(", ".join(REQUIRED_SCOPES), 100, initial_indent="  ", subsequent_indent="  ")}
@@ -73,6 +78,7 @@ API key scopes:
 exit status:
   0  everything is in place (for --dry-run: nothing stands in the way of creating it)
   1  something is missing (--check), differs from the schema, failed or is still processing
+     (a topic without a subscriber of a channel sent to it is a warning, not a failure)
   2  bad or missing settings, Appwrite unreachable, key refused or lacking scopes"""
 
 
@@ -101,6 +107,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"how long to wait for Appwrite to build new columns, then new indexes (default {DEFAULT_TIMEOUT:g})",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON instead of text")
+    parser.add_argument("--routes", metavar="JSON", help="the function's routes, instead of $ALERT_ROUTES")
+    parser.add_argument("--fallback", metavar="JSON", help="the function's fallback, instead of $ALERT_FALLBACK")
     return parser.parse_args(argv)
 
 
@@ -126,6 +134,7 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
         settings = load_settings(
             schema, environment, endpoint=args.endpoint, project=args.project, key=args.key, timeout=args.timeout
         )
+        topics = read_topic_needs(environment, routes=args.routes, fallback=args.fallback)
     except ConfigError as exc:
         return _fail(str(exc), mode, [], as_json=args.json)
     printer = _TextPrinter(mode, settings.endpoint, settings.project_id, enabled=not args.json)
@@ -137,6 +146,7 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
             on_plan=printer.plan,
             on_result=printer.result,
             on_progress=printer.progress,
+            topics=topics,
         )
     except AppwriteError as exc:
         return _fail(scrub(str(exc), settings.api_key), mode, printer.results, as_json=args.json)
@@ -146,8 +156,10 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
     for warning in report.warnings:
         print(f"note: Appwrite says: {warning}", file=sys.stderr)
     if args.json:
-        print(report_json(report.results, mode))
+        print(report_json(report.results, mode, warnings=report.topic_warnings))
     else:
+        for topic_warning in report.topic_warnings:
+            print(f"warning: {topic_warning}")
         print(f"\n{report.message}")
     return report.exit_code
 

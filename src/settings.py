@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from .errors import ConfigurationError
 from .ids import is_appwrite_id
-from .messages.routing import CHANNELS, Route, default_routes, parse_routes
+from .messages.routing import CHANNELS, Channel, Route, default_routes, parse_routes
 from .oncall.delivery_status import FallbackTarget
-from .oncall.heartbeat import Heartbeat
+from .oncall.heartbeat import HEARTBEAT_CHANNELS, Heartbeat
 from .oncall.policy import Policy
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -388,3 +388,33 @@ def read_topic_uses(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     if problems:
         raise ConfigurationError(problems)
     return topic_uses(routes, heartbeat, fallback)
+
+
+def topic_channels(routes: Iterable[Route], heartbeat: Heartbeat | None = None,
+                   fallback: Iterable[FallbackTarget] = ()) -> dict[str, dict[str, tuple[Channel, ...]]]:
+    """`topic_uses` with the channels each user sends on: {topic: {"route critical": ("push", "sms"), ...}}."""
+    uses: dict[str, dict[str, tuple[Channel, ...]]] = {}
+
+    def add(topic: str, name: str, channels: Iterable[Channel]) -> None:
+        sent = uses.setdefault(topic, {})
+        sent[name] = tuple(dict.fromkeys((*sent.get(name, ()), *channels)))
+
+    for named in routes:
+        add(named.topic, f"route {named.name}", named.channels)
+    if heartbeat is not None:
+        add(heartbeat.topic, "heartbeat", HEARTBEAT_CHANNELS)
+    for target in fallback:
+        add(target.topic, "fallback", (target.channel,))
+    return uses
+
+
+def read_topic_channels(env: Mapping[str, str]) -> dict[str, dict[str, tuple[Channel, ...]]]:
+    """`topic_channels` from the variables, as `read_topic_uses` reads them (and with the same errors)."""
+    problems: list[str] = []
+    ids = _read_ids(env, problems)
+    routes = _read_routes(env, ids, problems)
+    heartbeat = _heartbeat(env, ids, problems)
+    fallback = read_fallback(env, problems)
+    if problems:
+        raise ConfigurationError(problems)
+    return topic_channels(routes, heartbeat, fallback)

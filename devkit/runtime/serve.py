@@ -143,7 +143,7 @@ def bootstrap_schema(appwrite: Appwrite) -> bool:
     except ModuleNotFoundError as exc:
         if exc.name not in ("ops", "ops.provision"):
             raise
-        print("warning: ops/provision.py is missing; the schema was not bootstrapped", file=sys.stderr)
+        print("warning: ops/provision is missing; the schema was not bootstrapped", file=sys.stderr)
         return False
     if not apply_schema(appwrite.endpoint, appwrite.project_id, appwrite.api_key):
         raise ServeError("the schema could not be bootstrapped into the local emulator (see above)")

@@ -313,6 +313,7 @@ def test_json_output_lists_every_resource_and_a_summary(project: Project) -> Non
         "exit_code": 0,
         "counts": {"created": RESOURCE_COUNT},
         "message": f"Done: created {RESOURCE_COUNT} resources; everything is in place.",
+        "warnings": [],
     }
 
 

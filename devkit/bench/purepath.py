@@ -69,7 +69,8 @@ class InMemoryStore:
     def measure(self, counts: Sequence[Count]) -> tuple[list[int], datetime | None]:
         raise NotImplementedError("the pure path benchmark delivers; it does not scrape")
 
-    def observe_readiness(self, topics: Sequence[str], tables: Sequence[str]) -> Observations:
+    def observe_readiness(self, topics: Sequence[str], tables: Sequence[str], *, probe_scopes: bool = True,
+                          fallback_since: datetime | None = None) -> Observations:
         raise NotImplementedError("the pure path benchmark delivers; it does not check readiness")
 
     def claim_events(self, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -4,6 +4,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+# What became of a message the function created, as its follow row (and the readiness check) records it.
+Outcome = Literal["pending", "delivered", "failed", "undelivered"]
+PENDING: Outcome = "pending"
+DELIVERED: Outcome = "delivered"
+FAILED: Outcome = "failed"
+UNDELIVERED: Outcome = "undelivered"
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@ gathered by the store), which checks failed, each with what to do, and which war
 
 The checks: `variables` (the function's variables are valid), `appwrite` (Appwrite answered), `api key` (the
 key is accepted and holds every scope in `NEEDED_SCOPES`), `tables` (the database and its three tables
-exist) and `topics` (every topic a setting names exists). A topic with no subscriber on a channel it is routed
-to is a warning only: the function works, but nobody hears that channel.
+exist), `topics` (every topic a setting names exists) and `fallback` (with ALERT_FALLBACK set: no fallback page
+failed within `FALLBACK_LOOKBACK`). A topic with no subscriber on a channel sent to it is a warning only: the
+function works, but nobody hears that channel.
 
 Pure: no I/O, no clock. The words never hold a secret: only IDs, scope names and what Appwrite's errors say
 (which never repeat the key).
@@ -14,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Literal
 
-from ..messages.routing import Channel, Route
+from ..messages.routing import Channel
 
-CHECKS = ("variables", "appwrite", "api key", "tables", "topics")
+CHECKS = ("variables", "appwrite", "api key", "tables", "topics", "fallback")
 # Each scope the function uses and why; the readiness calls try each one (see `Observations.scopes`).
 NEEDED_SCOPES: Mapping[str, str] = {
     "rows.read": "read alert rows and the history",
@@ -29,6 +31,9 @@ NEEDED_SCOPES: Mapping[str, str] = {
     "tables.read": "check the tables (this readiness check)",
 }
 BOOTSTRAP = "run python scripts/bootstrap_schema.py"
+# How long a failed fallback page keeps the readiness check failing (the scheduled run follows messages each
+# minute, so a failure shows within a minute or two of the page).
+FALLBACK_LOOKBACK = timedelta(hours=1)
 REDEPLOY = "add it in appwrite.json scopes and redeploy (or to APPWRITE_API_KEY's scopes outside Appwrite)"
 
 # Why a readiness call failed, as the store classifies Appwrite's error.
@@ -47,12 +52,15 @@ class Failed:
 @dataclass(frozen=True)
 class Observations:
     """What Appwrite answered. `topics`: each existing topic asked for, with its subscribers per channel;
-    `tables`: the existing tables asked for; `scopes`: each scope tried, None when it is held. A value is
-    `Failed` when its call failed, and absent (None, or missing from `scopes`) when it was not made."""
+    `tables`: the existing tables asked for; `scopes`: each scope tried, None when it is held;
+    `failed_fallbacks`: the fallback messages recently followed to failure, each described (channel, topic,
+    time, Appwrite's reason). A value is `Failed` when its call failed, and absent (None, or missing from
+    `scopes`) when it was not made."""
 
     topics: Mapping[str, Mapping[Channel, int]] | Failed | None = None
     tables: frozenset[str] | Failed | None = None
     scopes: Mapping[str, Failed | None] = field(default_factory=dict)
+    failed_fallbacks: tuple[str, ...] | Failed | None = None
 
 
 @dataclass(frozen=True)
@@ -83,13 +91,13 @@ class Verdict:
         return not self.failures
 
 
-def wanted(database_id: str, tables: Mapping[str, str], topic_uses: Mapping[str, tuple[str, ...]],
-           routes: Sequence[Route]) -> Wanted:
-    channels: dict[str, list[Channel]] = {}
-    for route in routes:
-        known = channels.setdefault(route.topic, [])
-        known.extend(channel for channel in route.channels if channel not in known)
-    return Wanted(database_id, dict(tables), dict(topic_uses), {topic: tuple(c) for topic, c in channels.items()})
+def wanted(database_id: str, tables: Mapping[str, str],
+           topic_channels: Mapping[str, Mapping[str, tuple[Channel, ...]]]) -> Wanted:
+    """From `settings.topic_channels`: each topic, what names it, and the channels sent to it."""
+    channels = {topic: tuple(dict.fromkeys(c for sent in uses.values() for c in sent))
+                for topic, uses in topic_channels.items()}
+    return Wanted(database_id, dict(tables), {topic: tuple(uses) for topic, uses in topic_channels.items()},
+                  channels)
 
 
 def misconfigured(problems: Sequence[str]) -> Verdict:
@@ -105,7 +113,8 @@ def judge(want: Wanted, seen: Observations) -> Verdict:
     failures: list[Failure] = []
     warnings: list[str] = []
     checks: dict[str, Status] = {"variables": "ok"}
-    answers: list[Failed | None] = [_failed(seen.topics), _failed(seen.tables), *seen.scopes.values()]
+    answers: list[Failed | None] = [_failed(seen.topics), _failed(seen.tables), *seen.scopes.values(),
+                                    _failed(seen.failed_fallbacks)]
     down = next((answer for answer in answers if answer is not None and answer.trouble == "unavailable"), None)
     rejected = next((answer for answer in answers if answer is not None and answer.trouble == "rejected_key"), None)
     if down is not None:
@@ -129,6 +138,7 @@ def judge(want: Wanted, seen: Observations) -> Verdict:
     checks["api key"] = "failed" if any(f.check == "api key" for f in failures) else "ok"
     checks["tables"] = _tables(want, seen.tables, failures)
     checks["topics"] = _topics(want, seen.topics, failures, warnings)
+    checks["fallback"] = _fallback(seen.failed_fallbacks, failures)
     return Verdict(checks, tuple(failures), tuple(warnings))
 
 
@@ -158,6 +168,20 @@ def _tables(want: Wanted, found: frozenset[str] | Failed | None, failures: list[
         failures.append(Failure("tables", f'table "{table}" ({variable}) does not exist in database '
                                           f'"{want.database_id}": {BOOTSTRAP} or fix {variable}'))
     return "failed" if absent else "ok"
+
+
+def _fallback(found: tuple[str, ...] | Failed | None, failures: list[Failure]) -> Status:
+    """A fallback page that failed too: the last way to reach someone is broken, which is worth a 503."""
+    if found is None or (isinstance(found, Failed) and found.trouble == "missing_scope"):
+        return "not checked"
+    if isinstance(found, Failed):
+        failures.append(Failure("fallback", found.detail))
+        return "failed"
+    for described in found:
+        failures.append(Failure("fallback", f"a fallback page failed too ({described}) within the last "
+                                            f"{int(FALLBACK_LOOKBACK.total_seconds() // 60)} min: check the "
+                                            "Messaging provider of that channel and the topic's subscribers"))
+    return "failed" if found else "ok"
 
 
 def _topics(want: Wanted, found: Mapping[str, Mapping[Channel, int]] | Failed | None, failures: list[Failure],

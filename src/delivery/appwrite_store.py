@@ -28,8 +28,8 @@ from appwrite.query import Query
 from appwrite.services.messaging import Messaging
 from appwrite.services.tables_db import TablesDB
 
-from ..core.kinds import RECORDED_KINDS
-from ..core.message_status import MessageStatus
+from ..core.kinds import RECORDED_KINDS, Kind
+from ..core.message_status import FAILED, UNDELIVERED, MessageStatus
 from ..core.metrics import Count, Filter
 from ..core.readiness import Failed, Observations, Trouble
 from ..errors import AppwriteError, PermanentAppwriteError, TransientAppwriteError
@@ -501,31 +501,54 @@ class AppwriteStore:
 
     # -- readiness ---------------------------------------------------------------------------------
 
-    def observe_readiness(self, topics: Sequence[str], tables: Sequence[str]) -> Observations:
-        """Six calls, one after the other: the topics (topics.read), the tables (tables.read), one row
-        (rows.read), one message (messages.read), and a row and an email with an invalid ID (rows.write,
-        messages.write). Appwrite checks
-        the scope before the arguments, so those two answer 400 when the scope is held and create nothing.
-        After an unreachable Appwrite or a rejected key nothing more is asked."""
+    def observe_readiness(self, topics: Sequence[str], tables: Sequence[str], *, probe_scopes: bool = True,
+                          fallback_since: datetime | None = None) -> Observations:
+        """First the topics (topics.read): after an unreachable Appwrite or a rejected key nothing more is asked.
+        Then, overlapped: the tables (tables.read); with `fallback_since`, the fallback pages followed to failure
+        since then (rows.read); with `probe_scopes`, one row (rows.read), one message (messages.read), and a row
+        and an email with an invalid ID (rows.write, messages.write; Appwrite checks the scope before the
+        arguments, so those two answer 400 when the scope is held and create nothing). Two calls in two round
+        trips at least, six (seven) at most."""
         found_topics = _attempt(partial(self._topic_subscribers, list(dict.fromkeys(topics))))
         if isinstance(found_topics, Failed) and found_topics.trouble in ("unavailable", "rejected_key"):
             return Observations(topics=found_topics)
-        found_tables = _attempt(partial(self._existing_tables, list(dict.fromkeys(tables))))
-        read = _attempt(lambda: self._call("read a row", lambda: self._tables.list_rows(
-            self._database_id, self._table_id, queries=[Query.select(["$id"]), Query.limit(1)], total=False)))
-        follow = _attempt(lambda: self._call("read a message", lambda: self._messaging.list_messages(
-            queries=[Query.limit(1)], total=False)))
-        write = _attempt(lambda: _refused_argument(lambda: self._call(
-            "try writing a row", lambda: self._tables.create_row(self._database_id, self._sms_table_id, _NO_ID, {}))))
-        send = _attempt(lambda: _refused_argument(lambda: self._call(
-            "try creating a message", lambda: self._messaging.create_email(
-                _NO_ID, "readiness check", "readiness check", draft=True))))
-        scopes: dict[str, Failed | None] = {
-            "topics.read": _scope(found_topics), "tables.read": _scope(found_tables),
-            "rows.read": _scope(read),
-            "rows.write": _scope(write), "messages.write": _scope(send), "messages.read": _scope(follow),
-        }
-        return Observations(topics=found_topics, tables=found_tables, scopes=scopes)
+        probes: dict[str, Callable[[], object]] = {
+            "tables": partial(_attempt, partial(self._existing_tables, list(dict.fromkeys(tables))))}
+        if fallback_since is not None:
+            probes["fallback"] = partial(_attempt, partial(self._failed_fallbacks, fallback_since))
+        if probe_scopes:
+            probes.update({
+                "rows.read": partial(_attempt, lambda: self._call("read a row", lambda: self._tables.list_rows(
+                    self._database_id, self._table_id, queries=[Query.select(["$id"]), Query.limit(1)],
+                    total=False))),
+                "messages.read": partial(_attempt, lambda: self._call(
+                    "read a message", lambda: self._messaging.list_messages(queries=[Query.limit(1)], total=False))),
+                "rows.write": partial(_attempt, lambda: _refused_argument(lambda: self._call(
+                    "try writing a row", lambda: self._tables.create_row(
+                        self._database_id, self._sms_table_id, _NO_ID, {})))),
+                "messages.write": partial(_attempt, lambda: _refused_argument(lambda: self._call(
+                    "try creating a message", lambda: self._messaging.create_email(
+                        _NO_ID, "readiness check", "readiness check", draft=True)))),
+            })
+        try:
+            answers = dict(zip(probes, self._all(probes.values()), strict=True))
+        except TransientAppwriteError as exc:  # out of time waiting
+            return Observations(topics=found_topics, tables=Failed("unavailable", str(exc)))
+        found_tables = cast("frozenset[str] | Failed", answers.pop("tables"))
+        fallbacks = cast("tuple[str, ...] | Failed | None", answers.pop("fallback", None))
+        scopes: dict[str, Failed | None] = {"topics.read": _scope(found_topics), "tables.read": _scope(found_tables),
+                                            **{scope: _scope(answer) for scope, answer in answers.items()}}
+        if fallbacks is not None:
+            scopes.setdefault("rows.read", _scope(fallbacks))
+        return Observations(topics=found_topics, tables=found_tables, scopes=scopes, failed_fallbacks=fallbacks)
+
+    def _failed_fallbacks(self, since: datetime) -> tuple[str, ...]:
+        rows = self._rows(self._events_table_id, [
+            Query.equal("kind", Kind.FALLBACK.value), Query.equal("outcome", [FAILED, UNDELIVERED]),
+            Query.greater_than_equal("at", format_datetime(since)), Query.order_desc("at"), Query.limit(3)],
+            "read the failed fallback pages")
+        return tuple(f'{row.get("channel")} to topic "{row.get("topic")}" at {row.get("at")}: {row.get("reason")}'
+                     for row in rows)
 
     def _topic_subscribers(self, topics: list[str]) -> dict[str, dict[Channel, int]]:
         if not topics:

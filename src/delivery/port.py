@@ -86,7 +86,8 @@ class ScheduleStore(AlertStore, ClaimStore, HeartbeatStore, FollowStore, Protoco
 class ReadinessStore(Protocol):
     """What the readiness check asks: do these topics and tables exist, and does the key hold each scope."""
 
-    def observe_readiness(self, topics: Sequence[str], tables: Sequence[str]) -> Observations: ...
+    def observe_readiness(self, topics: Sequence[str], tables: Sequence[str], *, probe_scopes: bool = True,
+                          fallback_since: datetime | None = None) -> Observations: ...
 
 
 class Store(ScheduleStore, MetricsStore, ReadinessStore, Protocol):

@@ -15,17 +15,21 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..core.readiness import CHECKS, Failure, Status, Verdict, judge, misconfigured, wanted
+from ..core.readiness import CHECKS, FALLBACK_LOOKBACK, Failure, Status, Verdict, judge, misconfigured, wanted
 from ..errors import ConfigurationError
 from ..formats import format_datetime
-from ..settings import ENV_EVENTS_TABLE_ID, ENV_SMS_TABLE_ID, ENV_TABLE_ID, Settings
+from ..settings import ENV_EVENTS_TABLE_ID, ENV_SMS_TABLE_ID, ENV_TABLE_ID, Settings, topic_channels
 from .http import Context, Reply, Request, open_store
 
 SERVICE_NAME = "alert-processor"
 HEALTH_PATH = "/health"
 READINESS_TTL = timedelta(seconds=10)
+# Once every scope was found held, the scope probes (four calls) are repeated only this often: a probe between
+# them costs the topics and tables reads (and, with ALERT_FALLBACK, the failed fallbacks read).
+SCOPES_TTL = timedelta(minutes=5)
 
 _verdicts: dict[str, tuple[datetime, Verdict]] = {}
+_scopes_held: dict[str, datetime] = {}
 _verdicts_lock = threading.Lock()
 
 
@@ -50,23 +54,33 @@ def readiness(request: Request, settings: Settings | ConfigurationError, context
         cached = _verdicts.get(cache_key)
     if cached is not None and timedelta(0) <= moment - cached[0] < READINESS_TTL:
         return _answer(request, cached[1], cached[0])
-    verdict = _check(request, settings, context)
+    with _verdicts_lock:
+        held_at = _scopes_held.get(cache_key)
+    probe_scopes = held_at is None or not timedelta(0) <= moment - held_at < SCOPES_TTL
+    verdict = _check(request, settings, context, probe_scopes=probe_scopes, now=moment)
     with _verdicts_lock:
         _verdicts.clear()  # only the newest settings and key matter
         _verdicts[cache_key] = (moment, verdict)
+        if verdict.checks.get("api key") != "ok":
+            _scopes_held.clear()
+        elif probe_scopes:
+            _scopes_held.clear()
+            _scopes_held[cache_key] = moment
     if not verdict.ready:
         context.error("not ready: " + "; ".join(f"{f.check}: {f.problem}" for f in verdict.failures))
     return _answer(request, verdict, moment)
 
 
-def _check(request: Request, settings: Settings, context: Context) -> Verdict:
+def _check(request: Request, settings: Settings, context: Context, *, probe_scopes: bool, now: datetime) -> Verdict:
     want = wanted(settings.database_id, {ENV_TABLE_ID: settings.table_id, ENV_EVENTS_TABLE_ID: settings.events_table_id,
                                          ENV_SMS_TABLE_ID: settings.sms_table_id},
-                  settings.topic_uses(), settings.routes)
+                  topic_channels(settings.routes, settings.heartbeat, settings.alert_fallback))
     store = open_store(request, context, time.monotonic())
     if store is None:
         return _no_key()
-    return judge(want, store.observe_readiness(list(want.topic_uses), list(want.tables.values())))
+    fallback_since = now - FALLBACK_LOOKBACK if settings.alert_fallback else None
+    return judge(want, store.observe_readiness(list(want.topic_uses), list(want.tables.values()),
+                                               probe_scopes=probe_scopes, fallback_since=fallback_since))
 
 
 def _no_key() -> Verdict:

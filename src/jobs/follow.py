@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..core.kinds import FOLLOWED_KINDS, Kind
+from ..core.message_status import DELIVERED, PENDING
 from ..delivery.port import FollowStore, SendReport
 from ..formats import format_datetime
 from ..oncall.delivery_status import (
     FOLLOW_KINDS,
-    PENDING,
     FallbackTarget,
     fallback_messages,
     follow_row,
@@ -59,7 +59,7 @@ def follow_deliveries(store: FollowStore, *, fallback: Sequence[FallbackTarget],
             continue
         status = statuses.get(message.message_id)
         rows.append(follow_row(message, outcome, reason, status.delivered_total if status else 0, at))
-        if outcome != PENDING and outcome != "delivered":
+        if outcome not in (PENDING, DELIVERED):
             failed += 1
         if fallback and needs_fallback(message, outcome):
             for sent in fallback_messages(message, reason, fallback):

@@ -12,20 +12,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from ..core.events import ALREADY_SENT, SENT, channel_entries, event_id
 from ..core.kinds import PAGES, Kind
-from ..core.message_status import MessageStatus
+from ..core.message_status import DELIVERED, FAILED, PENDING, UNDELIVERED, MessageStatus, Outcome
 from ..messages.render import OutgoingMessage
 from ..messages.routing import CHANNELS, Channel
 from .policy import CRITICAL_SEVERITIES
 
-Outcome = Literal["pending", "delivered", "failed", "undelivered"]
-PENDING: Outcome = "pending"
-DELIVERED: Outcome = "delivered"
-FAILED: Outcome = "failed"
-UNDELIVERED: Outcome = "undelivered"
 SETTLED: frozenset[str] = frozenset({DELIVERED, FAILED, UNDELIVERED})
 NO_RECIPIENT = "no subscriber received it"
 NOT_FOUND = "Appwrite Messaging has no such message"

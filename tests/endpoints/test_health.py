@@ -13,6 +13,7 @@ import pytest
 import requests
 from pytest_mock import MockerFixture
 
+from devkit import payloads as p
 from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
 from src.endpoints.http import Request
@@ -21,6 +22,7 @@ from src.main import _store
 from src.settings import load_settings
 from tests.conftest import REPO_ROOT, function_env
 from tests.harness import TOKEN, Appwrite
+from tests.oncall.conftest import oncall_with, scheduled, settled
 
 ROUTES_WITH_TYPO = json.dumps([
     {"name": "critical", "match": {"severity": ["critical"]}, "topic": "critcal-alerts", "channels": ["push", "sms"]},
@@ -60,7 +62,8 @@ def test_ready_when_everything_is_there(emulator: Emulator, appwrite: Appwrite) 
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert body["status"] == "ready" and body["failures"] == [] and body["warnings"] == []
-    assert body["checks"] == {"variables": "ok", "appwrite": "ok", "api key": "ok", "tables": "ok", "topics": "ok"}
+    assert body["checks"] == {"variables": "ok", "appwrite": "ok", "api key": "ok", "tables": "ok", "topics": "ok",
+                              "fallback": "not checked"}
     assert body["cachedForSeconds"] == 10
 
 
@@ -173,7 +176,8 @@ def test_first_probe_costs_six_calls(emulator: Emulator, appwrite: Appwrite) -> 
 
 
 def test_cache_expires_after_the_ttl(emulator: Emulator, appwrite: Appwrite, mocker: MockerFixture) -> None:
-    """Within 10 s of the clock the verdict is reused; after it, Appwrite is asked again."""
+    """Within 10 s of the clock the verdict is reused; after it, Appwrite is asked again: the topics and tables
+    each time, the scopes again only once they were found held 5 minutes ago."""
     settings = load_settings(function_env(emulator))
     clock = mocker.Mock(return_value=datetime(2031, 5, 1, 12, 0, tzinfo=UTC))
 
@@ -192,6 +196,8 @@ def test_cache_expires_after_the_ttl(emulator: Emulator, appwrite: Appwrite, moc
     clock.return_value += timedelta(seconds=9)
     assert calls_for_one_probe() == 0
     clock.return_value += timedelta(seconds=2)
+    assert calls_for_one_probe() == 2  # the scopes were all held: topics and tables only
+    clock.return_value += timedelta(minutes=5)
     assert calls_for_one_probe() == 6
 
 
@@ -229,3 +235,33 @@ def test_no_secret_in_any_answer(emulator: Emulator, appwrite: Appwrite) -> None
             seen += [reply.text, json.dumps(dict(reply.headers)), json.dumps(host.logs())]
     for secret in (emulator.api_key, LIMITED_KEY, "standard_unknown-key-abcdef0123456789", TOKEN):
         assert not [text for text in seen if secret in text]
+
+
+def test_a_failed_fallback_page_fails_readiness(emulator: Emulator, appwrite: Appwrite) -> None:
+    """No provider at all: a critical page and its ALERT_FALLBACK email both fail; once the scheduled run has
+    followed the fallback to its failure, readiness answers 503 naming its channel, topic and Appwrite's error."""
+    fallback = json.dumps([{"topic": "monitoring-alerts", "channel": "email"}])
+    oncall = oncall_with(emulator, ALERT_FALLBACK=fallback)
+    now = datetime.now(UTC).replace(microsecond=0)
+    oncall.deliver(p.alert("DiskFull", instance="db-1", starts_at=now - timedelta(minutes=1)), at=now)
+    settled(appwrite, 3)
+    assert scheduled(oncall, now + timedelta(seconds=1)).fallbacks_queued == 3
+    settled(appwrite, 6)
+    scheduled(oncall, now + timedelta(seconds=2))
+    subscribe_everyone(appwrite)
+    with served(emulator, ALERT_FALLBACK=fallback) as host:
+        reply = probe(host)
+    assert reply.status_code == 503
+    assert reply.json()["checks"]["fallback"] == "failed"
+    assert 'a fallback page failed too (email to topic "monitoring-alerts" at ' in problems(reply)
+    assert "No enabled provider found." in problems(reply)
+
+
+def test_a_configured_fallback_with_nothing_failed_is_ready(emulator: Emulator, appwrite: Appwrite) -> None:
+    """ALERT_FALLBACK set and no fallback page failed: the fallback check is ok and readiness 200."""
+    subscribe_everyone(appwrite)
+    appwrite.control.add_subscribers("monitoring-alerts", "email", 1)
+    with served(emulator, ALERT_FALLBACK=json.dumps([{"topic": "monitoring-alerts", "channel": "email"}])) as host:
+        reply = probe(host)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["checks"]["fallback"] == "ok"

@@ -25,7 +25,7 @@ from src.delivery.appwrite_store import AppwriteStore
 from src.endpoints.http import Reply, Request
 from src.endpoints.router import handle
 from src.jobs.deliver import DeliverySummary, process_delivery
-from src.jobs.schedule import ScheduleSummary, run_oncall
+from src.jobs.schedule import ScheduleSummary, run_oncall, run_scheduled
 from src.oncall.announce import Signer
 from src.settings import Settings, load_settings
 from tests.conftest import REPO_ROOT, function_env
@@ -170,3 +170,22 @@ def oncall(emulator: Emulator, appwrite: Appwrite) -> Oncall:
 
 def oncall_with(emulator: Emulator, **variables: str) -> Oncall:
     return Oncall(emulator, load_settings(function_env(emulator, ACK_SIGNING_KEY=ACK_KEY, **variables)))
+
+
+def settled(appwrite: Appwrite, count: int) -> list[Any]:
+    """The messages, once `count` exist and none is processing (Appwrite settles them asynchronously)."""
+    deadline = time.monotonic() + 60
+    while True:
+        messages = appwrite.messages()
+        if len(messages) >= count and all(m.status not in ("processing", "scheduled") for m in messages):
+            return messages
+        assert time.monotonic() < deadline, [(m.providertype, m.status) for m in messages]
+        time.sleep(0.05)
+
+
+def scheduled(oncall: Oncall, at: datetime) -> ScheduleSummary:
+    """The whole scheduled run at `at` (claims, on-call rules, repair, heartbeat, following deliveries)."""
+    settings = oncall.settings
+    return run_scheduled(oncall.store(), routes=settings.routes, policy=settings.policy,
+                         signer=oncall.signer(at), now=at, heartbeat=settings.heartbeat,
+                         fallback=settings.alert_fallback)

@@ -6,34 +6,15 @@ the `now` the scheduled run is given."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devkit.emulator import Emulator
-from src.jobs.schedule import ScheduleSummary, run_scheduled
 from tests.harness import Appwrite
-from tests.oncall.conftest import Oncall, events, oncall_with
+from tests.oncall.conftest import events, oncall_with, scheduled, settled
 
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 FALLBACK = json.dumps([{"topic": "monitoring-alerts", "channel": "email"}])
-
-
-def settled(appwrite: Appwrite, count: int) -> list[Any]:
-    """The messages, once `count` exist and none is processing (Appwrite settles them asynchronously)."""
-    deadline = time.monotonic() + 60
-    while True:
-        messages = appwrite.messages()
-        if len(messages) >= count and all(m.status not in ("processing", "scheduled") for m in messages):
-            return messages
-        assert time.monotonic() < deadline, [(m.providertype, m.status) for m in messages]
-        time.sleep(0.05)
-
-
-def scheduled(oncall: Oncall, at: datetime) -> ScheduleSummary:
-    settings = oncall.settings
-    return run_scheduled(oncall.store(), routes=settings.routes, policy=settings.policy,
-                         signer=oncall.signer(at), now=at, fallback=settings.alert_fallback)
 
 
 def follow_rows(appwrite: Appwrite, kind: str = "delivery") -> dict[tuple[str, str], dict[str, Any]]:

@@ -107,9 +107,11 @@ def _env_file(args: argparse.Namespace, function_dir: Path) -> Path | None:
 
 @contextlib.contextmanager
 def local_appwrite(
-    function_dir: Path, project_id: str, *, memory: bool, port: int = 0, access_log: bool = False
+    function_dir: Path, project_id: str, *, memory: bool, port: int = 0, access_log: bool = False,
+    variables: Mapping[str, str] | None = None,
 ) -> Iterator[Appwrite]:
-    """Start the emulator, bootstrap the schema into `project_id`, stop the emulator afterwards."""
+    """Start the emulator, bootstrap the schema (and the topics the function's `variables` name) into
+    `project_id`, stop the emulator afterwards."""
     from devkit.emulator import Emulator
 
     data_path = None if memory else function_dir / EMULATOR_DATA
@@ -130,14 +132,15 @@ def local_appwrite(
             local=True,
             data="in memory" if data_path is None else f"data in {data_path}",
         )
-        bootstrapped = bootstrap_schema(appwrite)
+        bootstrapped = bootstrap_schema(appwrite, variables)
         yield dataclasses.replace(appwrite, schema="bootstrapped" if bootstrapped else "NOT bootstrapped")
     finally:
         emulator.stop()
 
 
-def bootstrap_schema(appwrite: Appwrite) -> bool:
-    """Create whatever the schema declares and the project lacks; False if there is no bootstrap code."""
+def bootstrap_schema(appwrite: Appwrite, variables: Mapping[str, str] | None = None) -> bool:
+    """Create whatever the schema and the function's `variables` (its routes' topics, ...) declare and the
+    project lacks; False if there is no bootstrap code."""
     try:
         from ops.provision import apply_schema
     except ModuleNotFoundError as exc:
@@ -145,7 +148,7 @@ def bootstrap_schema(appwrite: Appwrite) -> bool:
             raise
         print("warning: ops/provision is missing; the schema was not bootstrapped", file=sys.stderr)
         return False
-    if not apply_schema(appwrite.endpoint, appwrite.project_id, appwrite.api_key):
+    if not apply_schema(appwrite.endpoint, appwrite.project_id, appwrite.api_key, variables):
         raise ServeError("the schema could not be bootstrapped into the local emulator (see above)")
     return True
 
@@ -248,7 +251,8 @@ def is_local_endpoint(endpoint: str) -> bool:
         return False
 
 
-def connect_appwrite(args: argparse.Namespace, function_dir: Path, stack: contextlib.ExitStack) -> Appwrite:
+def connect_appwrite(args: argparse.Namespace, function_dir: Path, stack: contextlib.ExitStack,
+                     variables: Mapping[str, str] | None = None) -> Appwrite:
     """The configured Appwrite, or a local emulator (stopped when `stack` closes) with the schema in it."""
     if args.endpoint:
         if not is_local_endpoint(args.endpoint) and not args.remote:
@@ -262,7 +266,8 @@ def connect_appwrite(args: argparse.Namespace, function_dir: Path, stack: contex
         return Appwrite(args.endpoint, args.project, args.api_key, local=False)
     project_id = args.project or LOCAL_PROJECT_ID
     return stack.enter_context(local_appwrite(
-        function_dir, project_id, memory=args.memory, port=args.emulator_port, access_log=args.emulator_access_log
+        function_dir, project_id, memory=args.memory, port=args.emulator_port, access_log=args.emulator_access_log,
+        variables=variables,
     ))
 
 
@@ -275,7 +280,7 @@ def run(args: argparse.Namespace, function_dir: Path, environ: Mapping[str, str]
     timeout = args.timeout if args.timeout is not None else config.timeout_seconds
 
     with contextlib.ExitStack() as stack:
-        appwrite = connect_appwrite(args, function_dir, stack)
+        appwrite = connect_appwrite(args, function_dir, stack, variables=file_variables)
         kind = "local emulator" if appwrite.local else ("REMOTE, --remote" if args.remote else "on this machine")
         print(f"Appwrite: {appwrite.endpoint}  project {appwrite.project_id}  ({kind})", flush=True)
         env = {

@@ -4,7 +4,7 @@ the default IDs, quietly, for the dev kit and the tests."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from src.core.schema import Schema, load_schema
@@ -15,7 +15,7 @@ from .gateway import Gateway, observe
 from .plan import Plan, plan
 from .report import Action, Mode, Result, exit_code, format_result, preview, summarize
 from .settings import ConfigError, Settings, load_settings, rename_resources
-from .topics import TopicNeeds, add_topics
+from .topics import TopicNeeds, add_topics, read_topic_needs
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,9 @@ def run(
     return Report(mode, the_plan, results, gateway.warnings)
 
 
-def apply_schema(endpoint: str, project_id: str, api_key: str) -> bool:
-    """Bootstrap the project with the default IDs; quiet except for problems (on stderr).
+def apply_schema(endpoint: str, project_id: str, api_key: str, variables: Mapping[str, str] | None = None) -> bool:
+    """Bootstrap the project with the IDs and topics the function's `variables` name (default: none set, the
+    default IDs); quiet except for problems (on stderr).
 
     True when everything is in place afterwards.
     """
@@ -79,8 +80,9 @@ def apply_schema(endpoint: str, project_id: str, api_key: str) -> bool:
 
     try:
         schema = load_schema()
-        settings = load_settings(schema, {}, endpoint=endpoint, project=project_id, key=api_key)
-        report = run(settings, schema=schema, on_result=print_problem)
+        settings = load_settings(schema, variables or {}, endpoint=endpoint, project=project_id, key=api_key)
+        topics = read_topic_needs(variables) if variables else None
+        report = run(settings, schema=schema, on_result=print_problem, topics=topics)
     except (ConfigError, AppwriteError) as exc:
         print(f"bootstrap: error: {scrub(str(exc), api_key)}", file=sys.stderr)
         return False

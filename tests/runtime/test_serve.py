@@ -205,6 +205,22 @@ def socket_listening() -> Iterator[int]:
 
 
 class TestWithTheLocalEmulator:
+    def test_the_topics_the_env_file_routes_to_are_bootstrapped(self, tmp_path: Path) -> None:
+        """ALERT_ROUTES in the env file naming a topic of its own: serve creates it, so readiness finds every
+        topic (the warnings only say nobody subscribed yet)."""
+        env_file = tmp_path / "local.env"
+        routes = [{"name": "db", "topic": "team-db", "channels": ["push"]}]
+        env_file.write_text(f"ALERT_ROUTES={json.dumps(routes)}\n")
+        served = start_serve(["--memory", "--env-file", str(env_file)], cwd=tmp_path)
+        try:
+            reply = send(served.url, "/health", method="GET", timeout=30)
+        finally:
+            served.stop()
+        answer = json.loads(reply.body)
+        assert answer["checks"]["topics"] == "ok", answer
+        assert reply.status == 200, answer
+        assert any('"team-db" named by route db has no push subscriber' in w for w in answer["warnings"]), answer
+
     def test_one_command_gives_a_working_system(self, tmp_path: Path) -> None:
         """With no endpoint, the emulator starts, the schema is bootstrapped and the printed curl is accepted."""
         served = start_serve(["--memory"], cwd=tmp_path)

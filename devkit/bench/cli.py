@@ -19,11 +19,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from devkit.bench import coldstart, purepath, targets
+from devkit.bench import coldstart, cost, emulator_speed, purepath, targets
 from devkit.bench.deliveries import REPO_ROOT, Bench, DeliveryError, Implementation, NotRun, Overlap, Result
 from devkit.bench.machine import this_machine
 from devkit.bench.report import Report, results_sorted
-from devkit.bench.workload import PHASES, Phase, expected_messages
+from devkit.bench.workload import PHASES, Phase
 
 FULL_SIZES = (1, 10, 100, 1000, 5000)
 OVERLAP_SIZE = 1000
@@ -38,6 +38,7 @@ class RunPlan:
     baseline: dict[int, tuple[Phase, ...]]
     cold_start_runs: int
     pure_path_repeats: int
+    emulator_repeats: int = 30
     # How many times small sizes are delivered (on distinct alerts) for a median: one alert is a few round trips.
     small_repeats: int = 5
 
@@ -65,12 +66,13 @@ class RunPlan:
             cold_start_runs=3,
             pure_path_repeats=3,
             small_repeats=3,
+            emulator_repeats=10,
         )
 
 
 def baseline_calls(phase: Phase, size: int) -> int:
     """Sequential calls the per-alert baseline makes: a get and a write per alert, plus one per message."""
-    return 2 * size + sum(expected_messages(phase, size, digests=False).values())
+    return targets.per_alert_calls(phase, size)
 
 
 def not_run(plan: RunPlan, sizes: Sequence[int], latency_ms: float, quick: bool) -> list[Result]:
@@ -117,6 +119,11 @@ def run(quick: bool, latency_ms: float) -> Report:
     costs = purepath.measure(repeats=plan.pure_path_repeats)
     progress("cold start ...")
     cold = coldstart.measure(REPO_ROOT, runs=plan.cold_start_runs)
+    progress("profile of the pure path ...")
+    profile = purepath.profile()
+    progress("emulator micro-benchmark ...")
+    emulator_figures = [(figure.name, figure.median_ms)
+                        for figure in emulator_speed.run(plan.emulator_repeats, 1000) if figure.gated]
     results: list[Result] = []
     probes: list[Overlap] = []
     round_trip: float | None = None
@@ -152,10 +159,11 @@ def run(quick: bool, latency_ms: float) -> Report:
     if loads and max(loads) > machine.cores:
         notes.append(f"the machine was busy with other work (1-minute load average up to {max(loads):.1f} on "
                      f"{machine.cores} core(s)): wall and CPU figures are higher than on an idle machine")
-    verdicts = targets.judge(results, probes, costs, cold, latency_ms / 1000, round_trip)
+    verdicts = targets.judge(results, probes, costs, cold, latency_ms / 1000, round_trip, emulator_figures)
     return Report(machine=machine, latency_ms=latency_ms, quick=quick, results=results_sorted(results),
                   overlap=tuple(probes), pure_path=tuple(costs), cold_start=cold, verdicts=tuple(verdicts),
-                  seconds=time.perf_counter() - started, notes=tuple(notes), measured_round_trip=round_trip)
+                  seconds=time.perf_counter() - started, notes=tuple(notes), measured_round_trip=round_trip,
+                  profile=tuple(profile), cost=tuple(cost.table()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,6 +29,8 @@ class Report:
     notes: tuple[str, ...] = ()
     # Wall time of a minimal Appwrite call at the injected round trip, as measured (None: not measured).
     measured_round_trip: float | None = None
+    profile: tuple[str, ...] = ()  # top entries of the pure path's CPU profile
+    cost: tuple[str, ...] = ()  # calls and billed rows per day (devkit.bench.cost)
 
     def find(self, implementation: Implementation, size: int, phase: Phase) -> Result | None:
         for result in self.results:
@@ -70,6 +72,8 @@ class Report:
                 "networkEvents": list(cold.network),
             },
             "targets": [verdict.as_json() for verdict in self.verdicts],
+            "profile": list(self.profile),
+            "cost": list(self.cost),
             "notes": list(self.notes),
         }
 
@@ -93,6 +97,9 @@ class Report:
             *self._overlap(),
             *self._cold(),
             *self._pure(),
+            *(["CPU profile of the POST handler (first + again + resolve; own time, cProfile-inflated):",
+               *(f"  {line}" for line in self.profile)] if self.profile else []),
+            *self.cost,
             "",
             "targets:",
             *(f"  {v.label}  {v.target}\n        {v.figure}" for v in self.verdicts),

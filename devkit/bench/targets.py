@@ -17,6 +17,12 @@ REDELIVERY_SPEEDUP = 50.0
 SINGLE_ALERT_ROUND_TRIPS = 5.0
 CPU_US_PER_ALERT = 50.0
 COLD_START_OVERHEAD_MS = 50.0
+# Issue 20's targets.
+REDELIVERY_SECONDS = 0.2
+FLOOR_SPEEDUP = 50.0
+SINGLE_ALERT_STAGES = 3
+COLD_IMPORT_MEDIAN_MS = 30.0
+EMULATOR_MS = 10.0
 MEMORY_SIZE = 5000
 MEMORY_MB = 150.0
 # What "a small bounded pool" allows: calls do overlap (2 or more in flight) and never more than this.
@@ -178,9 +184,78 @@ def memory(results: Sequence[Result]) -> Verdict:
     return Verdict(target, peak_mb <= MEMORY_MB, f"worst {peak_mb:.1f} MB ({worst.phase}); {listed} MB")
 
 
+def per_alert_calls(phase: Phase, size: int) -> int:
+    """Sequential calls a per-alert implementation makes: a get and a write per alert, plus one per message."""
+    return 2 * size + sum(expected_messages(phase, size, digests=False).values())
+
+
+def redelivery_absolute(results: Sequence[Result]) -> Verdict:
+    target = (f"re-delivery of {REDELIVERY_SIZE:,} unchanged alerts <= {REDELIVERY_SECONDS:g} s with "
+              f"{storage_budget(REDELIVERY_SIZE)} reads and 0 writes")
+    ours = _find(results, Implementation.OURS, REDELIVERY_SIZE, Phase.AGAIN)
+    if ours is None:
+        return Verdict(target, None, f"not measured (no N={REDELIVERY_SIZE:,} re-delivery)")
+    calls = ours.calls
+    passed = (ours.wall_seconds <= REDELIVERY_SECONDS and calls.reads <= storage_budget(REDELIVERY_SIZE)
+              and calls.writes == 0)
+    return Verdict(target, passed, f"{ours.wall_seconds:.3f} s, {calls.reads} reads, {calls.writes} writes")
+
+
+def floor_speedup(results: Sequence[Result], latency_seconds: float) -> Verdict:
+    target = (f"first delivery and resolve of {REDELIVERY_SIZE:,} alerts >= {FLOOR_SPEEDUP:.0f}x the per-alert floor "
+              "(its sequential calls x round trip)")
+    if latency_seconds <= 0:
+        return Verdict(target, None, "not measured (needs a round trip above 0 ms)")
+    parts, ratios = [], []
+    for phase in (Phase.FIRST, Phase.RESOLVE):
+        ours = _find(results, Implementation.OURS, REDELIVERY_SIZE, phase)
+        if ours is None:
+            continue
+        floor = per_alert_calls(phase, REDELIVERY_SIZE) * latency_seconds
+        ratios.append(floor / ours.wall_seconds)
+        parts.append(f"{phase} {ratios[-1]:.1f}x (floor {floor:,.1f} s vs {ours.wall_seconds * 1000:,.0f} ms)")
+    if not ratios:
+        return Verdict(target, None, f"not measured (no N={REDELIVERY_SIZE:,} first or resolve)")
+    return Verdict(target, min(ratios) >= FLOOR_SPEEDUP, "; ".join(parts))
+
+
+def single_alert_stages(probes: Sequence[Overlap]) -> Verdict:
+    target = f"single alert, first delivery: <= {SINGLE_ALERT_STAGES} sequential stages of Appwrite calls"
+    staged = [probe for probe in probes if probe.size == 1]
+    if not staged:
+        return Verdict(target, None, "overlap probe at N=1 not run")
+    probe = staged[0]
+    return Verdict(target, probe.stages <= SINGLE_ALERT_STAGES,
+                   f"{probe.calls} calls in {probe.stages} sequential stages, at most {probe.max_in_flight} in flight")
+
+
+def cold_import(cold: ColdStart | None) -> Verdict:
+    target = f"cold import of the entrypoint <= SDK's own import + {COLD_IMPORT_MEDIAN_MS:.0f} ms (wall, median)"
+    if cold is None:
+        return Verdict(target, None, "not measured")
+    median_ms = cold.overhead_seconds * 1000
+    return Verdict(target, median_ms <= COLD_IMPORT_MEDIAN_MS,
+                   f"+{median_ms:.1f} ms median of {len(cold.samples)} fresh interpreters "
+                   f"(SDK {cold.sdk_seconds * 1000:.0f} ms, entrypoint {cold.entrypoint_seconds * 1000:.0f} ms)")
+
+
+def emulator_speed(figures: Sequence[tuple[str, float]]) -> Verdict:
+    target = f"emulator: 100-row bulk upsert and 100-value list < {EMULATOR_MS:.0f} ms each (median)"
+    if not figures:
+        return Verdict(target, None, "not measured")
+    return Verdict(target, all(ms < EMULATOR_MS for _, ms in figures),
+                   "; ".join(f"{name} {ms:.2f} ms" for name, ms in figures))
+
+
 def judge(results: Sequence[Result], probes: Sequence[Overlap], costs: Sequence[PathCost], cold: ColdStart | None,
-          latency_seconds: float, measured_round_trip: float | None = None) -> list[Verdict]:
+          latency_seconds: float, measured_round_trip: float | None = None,
+          emulator_figures: Sequence[tuple[str, float]] = ()) -> list[Verdict]:
     return [
+        redelivery_absolute(results),
+        floor_speedup(results, latency_seconds),
+        single_alert_stages(probes),
+        cold_import(cold),
+        emulator_speed(emulator_figures),
         storage(results),
         messages(results),
         overlap(probes),

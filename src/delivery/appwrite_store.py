@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import appwrite.client as appwrite_client_module
@@ -30,7 +30,6 @@ from appwrite.services.tables_db import TablesDB
 
 from ..core.kinds import RECORDED_KINDS, Kind
 from ..core.message_status import FAILED, UNDELIVERED, MessageStatus
-from ..core.metrics import Count, Filter
 from ..core.readiness import Failed, Observations, Trouble
 from ..errors import AppwriteError, PermanentAppwriteError, TransientAppwriteError
 from ..formats import format_datetime, parse_datetime
@@ -38,6 +37,9 @@ from ..messages.render import OutgoingMessage
 from ..messages.routing import Channel
 from .port import SendReport
 from .sdk_errors import convert
+
+if TYPE_CHECKING:  # only the metrics endpoint builds counts: a webhook's cold start skips the module
+    from ..core.metrics import Count, Filter
 
 T = TypeVar("T")
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core.message_status import MessageStatus
-from ..core.metrics import Count
 from ..core.readiness import Observations
 from ..messages.render import OutgoingMessage
+
+if TYPE_CHECKING:  # only the metrics endpoint builds counts: a webhook's cold start skips the module
+    from ..core.metrics import Count
 
 
 @dataclass(frozen=True)

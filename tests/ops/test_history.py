@@ -18,8 +18,8 @@ from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
 from scripts.alert_history import main
 from tests.conftest import REPO_ROOT
+from tests.endpoints.metrics_support import ok
 from tests.harness import PROJECT_ID, Appwrite, deliver
-from tests.history.conftest import ok
 
 SCRIPT = REPO_ROOT / "scripts" / "alert_history.py"
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)

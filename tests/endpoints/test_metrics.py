@@ -3,6 +3,7 @@ holds, an exposition promtool accepts, and a fixed number of Appwrite calls per 
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -17,12 +18,16 @@ from devkit import payloads as p
 from devkit.bench.proxy import CountingRelay
 from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
+from src.core.metrics import plan_metrics, render
+from src.jobs.schedule import run_scheduled
 from tests.conftest import REPO_ROOT, function_env
 from tests.endpoints.metrics_support import METRICS_TOKEN, events, metrics_host, ok, scrape  # noqa: F401 (metrics_host: the `host` fixture)
 from tests.examples.conftest import require_binary
 from tests.harness import TOKEN, Appwrite, deliver
+from tests.oncall.conftest import oncall_with
 
 LIST_ROWS = "GET /tablesdb/{databaseId}/tables/{tableId}/rows"
+T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 SAMPLE = re.compile(r'^(alert_processor_[a-z0-9_]+)(?:\{((?:\w+="[^"]*",?)+)\})? (\S+)$')
 LABEL = re.compile(r'\w+="([^"]*)"')
 OUTCOMES = ("pending", "delivered", "failed", "undelivered")
@@ -196,6 +201,44 @@ class TestDeliveryOutcomes:
             assert requests.post(host.url + "/_host/schedule", timeout=60).status_code == 200
         assert {label: n for (name, label), n in got.items() if name == "alert_processor_fallback_messages_6h"} == {
             outcome: 0 for outcome in OUTCOMES}
+
+
+    def test_a_fallback_email_for_a_failed_sms_page_is_counted_as_delivered(
+        self, emulator: Emulator, appwrite: Appwrite
+    ) -> None:
+        """ALERT_FALLBACK to email on monitoring-alerts (one subscriber): after two scheduled runs the failed SMS page
+        counts failed, its fallback email delivered, and the pushes delivered, in the gauges a scrape renders."""
+        appwrite.control.enable_provider("push")
+        appwrite.control.enable_provider("email")
+        appwrite.control.add_subscribers("critical-alerts", "push", 2)
+        appwrite.control.add_subscribers("monitoring-alerts", "push", 1)
+        appwrite.control.add_subscribers("monitoring-alerts", "email", 1)
+        oncall = oncall_with(emulator, ALERT_FALLBACK=json.dumps([{"topic": "monitoring-alerts", "channel": "email"}]))
+        oncall.deliver(p.alert("DiskFull", instance="db-1", starts_at=T0), at=T0)
+        settled(appwrite, 3)
+        settings = oncall.settings
+        for minutes in (1, 2):
+            at = T0 + timedelta(minutes=minutes)
+            run_scheduled(oncall.store(), routes=settings.routes, policy=settings.policy, signer=oncall.signer(at),
+                          now=at, fallback=settings.alert_fallback)
+            settled(appwrite, 4)
+        plan = plan_metrics(settings.metrics_severities, settings.routes, T0 + timedelta(minutes=3))
+        got = samples(render(plan, *oncall.store().measure(plan.counts)))
+        assert outcomes(got) == {"delivered,push,critical-alerts": 1, "delivered,push,monitoring-alerts": 1,
+                                 "failed,sms,critical-alerts": 1}
+        assert {label: n for (name, label), n in got.items() if name == "alert_processor_fallback_messages_6h"} == {
+            "pending": 0, "delivered": 1, "failed": 0, "undelivered": 0}
+
+
+def settled(appwrite: Appwrite, count: int) -> None:
+    """Wait until `count` messages exist and none is processing (Appwrite settles them asynchronously)."""
+    deadline = time.monotonic() + 60
+    while True:
+        messages = appwrite.messages()
+        if len(messages) >= count and all(m.status not in ("processing", "scheduled") for m in messages):
+            return
+        assert time.monotonic() < deadline, [(m.providertype, m.status) for m in messages]
+        time.sleep(0.05)
 
 
 def quiet(appwrite: Appwrite) -> None:

@@ -1,7 +1,7 @@
 """Print the history of an alert: every change of state alert-processor decided for it, as a timeline.
 
     python scripts/alert_history.py FINGERPRINT [--since 24h]
-    python scripts/alert_history.py --alertname NAME [--since 7d]
+    python scripts/alert_history.py --alertname NAME [--since 7d] [--json]
 
 Reads the alert_events table of the same Appwrite project the function writes to. Connection from the flags
 or APPWRITE_ENDPOINT / APPWRITE_PROJECT_ID / APPWRITE_API_KEY (the key needs rows.read and is never printed);
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import re
 import sys
@@ -31,7 +32,7 @@ from ops.venv import use_project_venv  # noqa: E402
 
 use_project_venv()
 
-from ops.history import parse_since, timeline  # noqa: E402
+from ops.history import parse_since, timeline, with_outcomes  # noqa: E402
 from ops.provision import ConfigError, load_settings, scrub  # noqa: E402
 from src.core.schema import load_schema  # noqa: E402
 from src.delivery.appwrite_store import AppwriteStore  # noqa: E402
@@ -58,6 +59,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--since", default="24h", help="how far back: 90m, 24h, 7d, 2w ... (default 24h)")
     parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, choices=range(1, 10_001), metavar="1..10000",
                         help=f"at most this many changes (default {DEFAULT_LIMIT})")
+    parser.add_argument("--json", action="store_true",
+                        help="print the changes as a JSON list, each sent message with its outcome, delivered "
+                             "count and error")
     parser.add_argument("--endpoint", help="Appwrite API endpoint, e.g. https://cloud.appwrite.io/v1")
     parser.add_argument("--project", help="Appwrite project ID")
     parser.add_argument("--key", help="Appwrite API key (prefer APPWRITE_API_KEY: flags are visible to other users)")
@@ -115,6 +119,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         for warning in dict.fromkeys(captured.getvalue().splitlines()):
             if warning.strip():
                 print(f"note: {scrub(warning.removeprefix('Warning: '), settings.api_key)}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(with_outcomes(events), indent=2, default=str))
+        return 0
     print(timeline(events, since=since, fingerprint=args.fingerprint, alertname=args.alertname, limit=args.limit))
     return 0
 

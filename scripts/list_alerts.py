@@ -1,4 +1,5 @@
-"""Show what alert-processor stored and sent: the newest alert rows and Messaging messages.
+"""Show what alert-processor stored and sent: the newest alert rows and Messaging messages, each message with
+its outcome as Appwrite reports it (delivered N, failed: <Appwrite's error>, sent to nobody, pending).
 
     python scripts/list_alerts.py [--endpoint URL --project ID --key KEY] [--limit 20]
 
@@ -29,8 +30,11 @@ from appwrite.query import Query  # noqa: E402
 from appwrite.services.messaging import Messaging  # noqa: E402
 from appwrite.services.tables_db import TablesDB  # noqa: E402
 
+from ops.history import outcome_text  # noqa: E402
 from ops.provision import ConfigError, Settings, load_settings  # noqa: E402
+from src.core.message_status import MessageStatus  # noqa: E402
 from src.core.schema import load_schema  # noqa: E402
+from src.oncall.delivery_status import outcome_of  # noqa: E402
 
 
 def _rows(tables: TablesDB, settings: Settings, limit: int) -> list[dict[str, Any]]:
@@ -51,6 +55,14 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def message_outcome(message: Any) -> str:
+    """What became of one message, in the words of the alert history (`ops.history.outcome_text`)."""
+    status = MessageStatus(getattr(message.status, "value", str(message.status)), int(message.deliveredtotal or 0),
+                           tuple(str(error) for error in message.deliveryerrors or ()))
+    outcome, reason = outcome_of(status)
+    return outcome_text({"outcome": outcome, "reason": reason, "delivered": status.delivered_total})
+
+
 def render(alerts: list[dict[str, Any]], messages: list[Any]) -> str:
     alert_rows = [
         [a.get("status") or "", a.get("severity") or "", a.get("alertname") or "", a.get("instance") or "",
@@ -59,7 +71,7 @@ def render(alerts: list[dict[str, Any]], messages: list[Any]) -> str:
     ]
     message_rows = [
         [(m.createdat or "")[:19], m.providertype, ",".join(m.topics), getattr(m.status, "value", str(m.status)),
-         (m.data.get("title") or m.data.get("subject") or m.data.get("content") or "")[:70]]
+         message_outcome(m)[:60], (m.data.get("title") or m.data.get("subject") or m.data.get("content") or "")[:70]]
         for m in messages
     ]
     return "\n".join([
@@ -67,7 +79,7 @@ def render(alerts: list[dict[str, Any]], messages: list[Any]) -> str:
         _table(["status", "severity", "alertname", "instance", "startsAt", "told", "fingerprint"], alert_rows),
         "",
         f"Messages ({len(messages)} newest)",
-        _table(["created", "channel", "topic", "status", "title / text"], message_rows),
+        _table(["created", "channel", "topic", "status", "outcome", "title / text"], message_rows),
     ])
 
 

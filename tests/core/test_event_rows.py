@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import pytest
 
 from devkit import payloads as p
-from ops.history import channels_text, parse_since, timeline
+from ops.history import channels_text, outcome_text, parse_since, timeline
 from src.core.events import event_rows
 from src.core.kinds import RECORDED_KINDS
 from src.core.metrics import message_depths, plan_metrics, render
@@ -99,10 +99,15 @@ class TestMetrics:
         assert message_depths(routes) == {"push": 1, "sms": 1, "email": 2}
 
     def test_plan_counts_follow_the_documented_formula(self) -> None:
-        """severities + 1 + 1 + kinds + sum of depths + 1 (pending claims) counts (the newest event is read
-        besides)."""
+        """severities + 1 + 1 + kinds + sum of depths + 1 (pending claims) + 4 outcomes x (routed channel/topic
+        pairs + all) + 4 fallback outcomes counts (the newest event is read besides)."""
         plan = plan_metrics(DEFAULT_METRICS_SEVERITIES, ROUTES, NOW)
-        assert len(plan.counts) == 4 + 1 + 1 + 5 + (2 + 1 + 1) + 1 == 16
+        assert len(plan.counts) == 4 + 1 + 1 + 5 + (2 + 1 + 1) + 1 + 4 * (3 + 1) + 4 == 36
+        failed_sms = plan.counts[16 + 4 * 2 + 2]
+        assert [(f.op, f.column, f.value) for f in failed_sms.filters] == [
+            ("equal", "kind", "delivery"), ("equal", "outcome", "failed"),
+            ("greaterThanEqual", "at", "2026-11-26T22:00:00.000+00:00"), ("equal", "channel", "sms"),
+            ("equal", "topic", "critical-alerts")]
         resolved = plan.counts[5]
         assert [(f.op, f.column, f.value) for f in resolved.filters] == [
             ("equal", "status", "resolved"), ("greaterThanEqual", "endsAt", "2026-11-26T04:00:00.000+00:00")]
@@ -112,18 +117,27 @@ class TestMetrics:
         severities are "other", never negative."""
         plan = plan_metrics(("critical",), ROUTES, NOW)
         # critical, all firing, resolved, 5 kinds, push >= 1, push >= 2, sms >= 1, email >= 1, pending claims
-        text = render(plan, [3, 2, 7, 1, 0, 0, 0, 0, 5, 4, 1, 0, 2], NOW - timedelta(milliseconds=1500))
+        # then pending, delivered, failed, undelivered for push/critical, push/monitoring, sms/critical, all topics,
+        # and for the fallbacks
+        outcome_counts = [0, 3, 0, 0, 0, 1, 0, 1, 0, 0, 2, 0, 1, 5, 2, 0, 0, 1, 1, 0]
+        text = render(plan, [3, 2, 7, 1, 0, 0, 0, 0, 5, 4, 1, 0, 2, *outcome_counts],
+                      NOW - timedelta(milliseconds=1500))
         assert 'alert_processor_alerts_firing{severity="other"} 0\n' in text
         assert 'alert_processor_messages_1h{channel="push"} 9\n' in text
         assert 'alert_processor_messages_1h{channel="sms"} 1\n' in text
         assert "alert_processor_claims_pending 2\n" in text
         assert f"alert_processor_last_event_timestamp_seconds {NOW.timestamp() - 1.5}\n" in text
-        assert text.count("# TYPE ") == text.count("# HELP ") == 6
+        assert 'alert_processor_messages_6h{outcome="failed",channel="sms",topic="critical-alerts"} 2\n' in text
+        assert 'alert_processor_messages_6h{outcome="delivered",channel="other",topic="other"} 1\n' in text
+        assert 'alert_processor_messages_6h{outcome="pending",channel="other",topic="other"} 1\n' in text
+        assert 'alert_processor_messages_6h{outcome="failed",channel="other",topic="other"} 0\n' in text
+        assert 'alert_processor_fallback_messages_6h{outcome="failed"} 1\n' in text
+        assert text.count("# TYPE ") == text.count("# HELP ") == 8
         assert all(line.split()[3] == "gauge" for line in text.splitlines() if line.startswith("# TYPE"))
 
     def test_render_refuses_a_wrong_number_of_answers(self) -> None:
         """Counts must answer the plan one to one."""
-        with pytest.raises(ValueError, match="16 counts planned, 14 given"):
+        with pytest.raises(ValueError, match="36 counts planned, 14 given"):
             render(plan_metrics(DEFAULT_METRICS_SEVERITIES, ROUTES, NOW), [0] * 14, None)
 
 
@@ -146,6 +160,15 @@ class TestTimeline:
         raw = json.dumps([{"topic": "t", "channel": "sms", "messageId": "m", "result": "already-sent"}])
         assert channels_text(raw) == "t/sms already sent"
         assert channels_text("[]") == "-" and channels_text(None) == "-"
+
+    def test_each_outcome_reads_as_a_person_would_say_it(self) -> None:
+        """Delivered with its count, failed with Appwrite's error, sent to nobody, and pending until followed."""
+        assert outcome_text({"outcome": "delivered", "delivered": 3, "reason": "delivered to 3"}) == "delivered 3"
+        assert outcome_text({"outcome": "failed", "reason": "No enabled provider found."}) == (
+            "failed: No enabled provider found.")
+        assert outcome_text({"outcome": "undelivered", "reason": "no subscriber received it"}) == (
+            "sent to nobody (no subscribers)")
+        assert outcome_text({"outcome": "pending", "reason": "processing"}) == outcome_text(None) == "pending"
 
     def test_a_full_page_says_more_may_exist(self) -> None:
         """When the limit is reached the count line says how to see more."""

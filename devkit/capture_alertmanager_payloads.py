@@ -1,6 +1,6 @@
 """Regenerate tests/data/alertmanager-*.json from a real Alertmanager (not a test; run it by hand).
 
-    .venv/bin/python tests/tools/capture_alertmanager_payloads.py [--out tests/data]
+    .venv/bin/python devkit/capture_alertmanager_payloads.py [--out tests/data]
 
 Starts `prometheus-alertmanager` on 127.0.0.1 with a throw-away configuration whose webhook points at a
 capture server in this process, posts alerts through its API (`POST /api/v2/alerts`), and saves the
@@ -249,7 +249,7 @@ def run(out: Path, name: str, resolve_count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "data")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "tests" / "data")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     print("firing, then all resolved:", file=sys.stderr)

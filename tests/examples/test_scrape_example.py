@@ -19,9 +19,9 @@ import pytest
 
 from devkit import payloads as p
 from devkit.runtime import FunctionHost
+from tests.endpoints.metrics_support import METRICS_TOKEN, metrics_host, ok  # noqa: F401 (metrics_host: the `host` fixture)
 from tests.examples.conftest import EXAMPLES, require_binary
 from tests.harness import Appwrite
-from tests.history.conftest import METRICS_TOKEN, ok
 
 EXAMPLE = EXAMPLES / "prometheus" / "scrape-alert-processor.yml"
 TOKEN_FILE = "/etc/prometheus/alert-processor-metrics.token"

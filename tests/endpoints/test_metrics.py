@@ -3,6 +3,7 @@ holds, an exposition promtool accepts, and a fixed number of Appwrite calls per 
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -17,25 +18,38 @@ from devkit import payloads as p
 from devkit.bench.proxy import CountingRelay
 from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
+from src.core.metrics import plan_metrics, render
+from src.jobs.schedule import run_scheduled
 from tests.conftest import REPO_ROOT, function_env
+from tests.endpoints.metrics_support import METRICS_TOKEN, events, metrics_host, ok, scrape  # noqa: F401 (metrics_host: the `host` fixture)
 from tests.examples.conftest import require_binary
 from tests.harness import TOKEN, Appwrite, deliver
-from tests.history.conftest import METRICS_TOKEN, events, ok, scrape
+from tests.oncall.conftest import oncall_with
 
 LIST_ROWS = "GET /tablesdb/{databaseId}/tables/{tableId}/rows"
-SAMPLE = re.compile(r'^(alert_processor_[a-z0-9_]+)(?:\{(\w+)="([^"]*)"\})? (\S+)$')
+T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+SAMPLE = re.compile(r'^(alert_processor_[a-z0-9_]+)(?:\{((?:\w+="[^"]*",?)+)\})? (\S+)$')
+LABEL = re.compile(r'\w+="([^"]*)"')
+OUTCOMES = ("pending", "delivered", "failed", "undelivered")
+DEFAULT_PAIRS = (("push", "critical-alerts"), ("push", "monitoring-alerts"), ("sms", "critical-alerts"),
+                 ("other", "other"))
 
 
 def samples(text: str) -> dict[tuple[str, str], float]:
-    """`{(name, label value): value}` of every sample (label value "" for a metric without labels)."""
+    """`{(name, label values joined by ","): value}` of every sample ("" for a metric without labels)."""
     found: dict[tuple[str, str], float] = {}
     for line in text.splitlines():
         if line.startswith("#"):
             continue
         matched = SAMPLE.match(line)
         assert matched, f"not a sample line: {line!r}"
-        found[(matched.group(1), matched.group(3) or "")] = float(matched.group(4))
+        found[(matched.group(1), ",".join(LABEL.findall(matched.group(2) or "")))] = float(matched.group(3))
     return found
+
+
+def outcomes(got: dict[tuple[str, str], float]) -> dict[str, float]:
+    """The non-zero `messages_6h` samples, keyed "outcome,channel,topic"."""
+    return {label: n for (name, label), n in got.items() if name == "alert_processor_messages_6h" and n}
 
 
 def a_story(host: FunctionHost) -> None:
@@ -113,6 +127,9 @@ class TestValues:
             **{("alert_processor_messages_1h", channel): sent[channel] for channel in ("push", "sms", "email")},
             ("alert_processor_claims_pending", ""): 0,
             ("alert_processor_last_event_timestamp_seconds", ""): newest.timestamp(),
+            **{("alert_processor_messages_6h", f"{outcome},{channel},{topic}"): 0
+               for channel, topic in DEFAULT_PAIRS for outcome in OUTCOMES},
+            **{("alert_processor_fallback_messages_6h", outcome): 0 for outcome in OUTCOMES},
         }
         # The same, spelled out: the story's own numbers.
         assert [got[("alert_processor_alerts_firing", s)] for s in ("critical", "warning", "other")] == [2, 8, 1]
@@ -133,7 +150,7 @@ class TestValues:
     def test_an_empty_project_scrapes_as_zeros(self, host: FunctionHost, appwrite: Appwrite) -> None:
         """Nothing stored yet: every gauge is present and 0."""
         got = samples(scrape(host).text)
-        assert len(got) == 5 + 1 + 5 + 3 + 1 + 1
+        assert len(got) == 5 + 1 + 5 + 3 + 1 + 1 + 4 * 4 + 4
         assert set(got.values()) == {0}
 
     def test_a_claim_left_by_a_dead_delivery_shows_until_the_scheduled_run_completes_it(
@@ -163,6 +180,67 @@ class TestValues:
         quiet(appwrite)
 
 
+class TestDeliveryOutcomes:
+    def test_after_a_scheduled_run_the_failed_sms_and_the_delivered_push_are_counted_by_channel_and_topic(
+        self, host: FunctionHost, appwrite: Appwrite
+    ) -> None:
+        """A critical alert whose SMS fails (no SMS provider) and whose push reaches 2 devices, and pushes to a topic
+        without subscribers: nothing counted before the scheduled run follows them, then failed and delivered by
+        channel and topic; the fallback gauge stays 0 without ALERT_FALLBACK."""
+        appwrite.control.enable_provider("push")
+        appwrite.control.add_subscribers("critical-alerts", "push", 2)
+        ok(host, p.alert("DiskFull", instance="db-1"), p.alert("SlowDisk", severity="warning"))
+        assert outcomes(samples(scrape(host).text)) == {}
+        deadline = time.monotonic() + 60
+        while True:
+            got = samples(scrape(host).text)
+            if outcomes(got) == {"delivered,push,critical-alerts": 1, "failed,push,monitoring-alerts": 2,
+                                 "failed,sms,critical-alerts": 1}:
+                break
+            assert time.monotonic() < deadline, outcomes(got)
+            assert requests.post(host.url + "/_host/schedule", timeout=60).status_code == 200
+        assert {label: n for (name, label), n in got.items() if name == "alert_processor_fallback_messages_6h"} == {
+            outcome: 0 for outcome in OUTCOMES}
+
+
+    def test_a_fallback_email_for_a_failed_sms_page_is_counted_as_delivered(
+        self, emulator: Emulator, appwrite: Appwrite
+    ) -> None:
+        """ALERT_FALLBACK to email on monitoring-alerts (one subscriber): after two scheduled runs the failed SMS page
+        counts failed, its fallback email delivered, and the pushes delivered, in the gauges a scrape renders."""
+        appwrite.control.enable_provider("push")
+        appwrite.control.enable_provider("email")
+        appwrite.control.add_subscribers("critical-alerts", "push", 2)
+        appwrite.control.add_subscribers("monitoring-alerts", "push", 1)
+        appwrite.control.add_subscribers("monitoring-alerts", "email", 1)
+        oncall = oncall_with(emulator, ALERT_FALLBACK=json.dumps([{"topic": "monitoring-alerts", "channel": "email"}]))
+        oncall.deliver(p.alert("DiskFull", instance="db-1", starts_at=T0), at=T0)
+        settled(appwrite, 3)
+        settings = oncall.settings
+        for minutes in (1, 2):
+            at = T0 + timedelta(minutes=minutes)
+            run_scheduled(oncall.store(), routes=settings.routes, policy=settings.policy, signer=oncall.signer(at),
+                          now=at, fallback=settings.alert_fallback)
+            settled(appwrite, 4)
+        plan = plan_metrics(settings.metrics_severities, settings.routes, T0 + timedelta(minutes=3))
+        got = samples(render(plan, *oncall.store().measure(plan.counts)))
+        assert outcomes(got) == {"delivered,push,critical-alerts": 1, "delivered,push,monitoring-alerts": 1,
+                                 "failed,sms,critical-alerts": 1}
+        assert {label: n for (name, label), n in got.items() if name == "alert_processor_fallback_messages_6h"} == {
+            "pending": 0, "delivered": 1, "failed": 0, "undelivered": 0}
+
+
+def settled(appwrite: Appwrite, count: int) -> None:
+    """Wait until `count` messages exist and none is processing (Appwrite settles them asynchronously)."""
+    deadline = time.monotonic() + 60
+    while True:
+        messages = appwrite.messages()
+        if len(messages) >= count and all(m.status not in ("processing", "scheduled") for m in messages):
+            return
+        assert time.monotonic() < deadline, [(m.providertype, m.status) for m in messages]
+        time.sleep(0.05)
+
+
 def quiet(appwrite: Appwrite) -> None:
     """Wait until no Appwrite call arrived for a second: counts still running when a scrape gave up go on
     retrying in the background, and must not be counted by the next test."""
@@ -178,17 +256,18 @@ def quiet(appwrite: Appwrite) -> None:
 
 
 class TestCalls:
-    def test_a_scrape_makes_seventeen_counting_calls_whatever_is_stored(
+    def test_a_scrape_makes_thirty_seven_counting_calls_whatever_is_stored(
         self, host: FunctionHost, appwrite: Appwrite
     ) -> None:
         """Default settings: 4 severities + all firing + resolved + 5 kinds + 4 message counts + pending claims +
-        newest = 17 row listings, on an empty project and after a story alike."""
+        4 outcomes x (3 routed channel/topic pairs + all) + 4 fallback outcomes + newest = 37 row listings, on an
+        empty project and after a story alike."""
         assert scrape(host).status_code == 200
-        assert appwrite.control.calls() == {LIST_ROWS: 17}
+        assert appwrite.control.calls() == {LIST_ROWS: 37}
         a_story(host)
         appwrite.control.reset_calls()
         assert scrape(host).status_code == 200
-        assert appwrite.control.calls() == {LIST_ROWS: 17}
+        assert appwrite.control.calls() == {LIST_ROWS: 37}
 
     def test_custom_severities_and_the_tables_each_call_reads(self, emulator: Emulator, appwrite: Appwrite) -> None:
         """METRICS_SEVERITIES=page,critical: those two and "other", in 15 calls: 4 on alerts, 11 on the history,
@@ -205,7 +284,7 @@ class TestCalls:
         assert {label: n for (name, label), n in got.items() if name == "alert_processor_alerts_firing"} == {
             "page": 1, "critical": 1, "other": 1}
         tables = Counter(urlsplit(line.split(" ")[1]).path.split("/")[-2] for line in lines)
-        assert tables == {"alerts": 4, "alert_events": 11}
+        assert tables == {"alerts": 4, "alert_events": 31}
         assert all(line.startswith("GET ") for line in lines)
         limits = Counter(re.findall(r'"method":"limit","values":\[(\d+)\]', unquote(" ".join(lines))))
-        assert limits == {"1": 15}
+        assert limits == {"1": 35}

@@ -1,4 +1,5 @@
-"""The function served with a metrics token, and helpers to read the alert history the way a person would."""
+"""The function served with a metrics token (the `host` fixture of the modules that import `metrics_host`), and
+helpers to read the alert history the way a person would."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ METRICS_TOKEN = "test-metrics-token-fedcba9876543210"
 EVENTS = "alert_events"
 
 
-@pytest.fixture(scope="session")
-def host(emulator: Emulator) -> Iterator[FunctionHost]:
+@pytest.fixture(scope="session", name="host")
+def metrics_host(emulator: Emulator) -> Iterator[FunctionHost]:
     """The function with /metrics enabled, on two worker processes (as on a 2-CPU spec)."""
     env = function_env(emulator, METRICS_TOKEN=METRICS_TOKEN)
     with FunctionHost(REPO_ROOT, env=env, api_key=emulator.api_key, workers=2, echo=False) as served:

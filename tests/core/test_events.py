@@ -15,8 +15,8 @@ from ops.provision import load_settings, run
 from scripts.bootstrap_schema import main as bootstrap
 from src.core.schema import load_schema
 from tests.conftest import REPO_ROOT, function_env
+from tests.endpoints.metrics_support import events, kinds, metrics_host, ok  # noqa: F401 (metrics_host: the `host` fixture)
 from tests.harness import PROJECT_ID, Appwrite, deliver
-from tests.history.conftest import events, kinds, ok
 
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 HISTORY_CREATE = "POST /tablesdb/{databaseId}/tables/{tableId}/rows"

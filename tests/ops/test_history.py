@@ -3,6 +3,7 @@ one-line errors with exit status 2 that never show the key."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -12,18 +13,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 
 from devkit import payloads as p
 from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
 from scripts.alert_history import main
 from tests.conftest import REPO_ROOT
+from tests.endpoints.metrics_support import ok
 from tests.harness import PROJECT_ID, Appwrite, deliver
-from tests.history.conftest import ok
 
 SCRIPT = REPO_ROOT / "scripts" / "alert_history.py"
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
-CRITICAL = "critical-alerts/push sent, critical-alerts/sms sent, monitoring-alerts/push sent"
+CRITICAL = ("critical-alerts/push sent (pending), critical-alerts/sms sent (pending), "
+            "monitoring-alerts/push sent (pending)")
 
 
 def connection(emulator: Emulator, **extra: str) -> dict[str, str]:
@@ -83,7 +86,7 @@ def test_by_alertname_lists_every_instance_and_the_silent_decisions(
     assert code == 0
     assert out.startswith("History of alerts named DiskFull: changes decided since ")
     assert [row[1:] for row in columns(out)] == [
-        ["fired", "db-1", "2026-11-27 04:00:00", "first firing", "monitoring-alerts/push sent"],
+        ["fired", "db-1", "2026-11-27 04:00:00", "first firing", "monitoring-alerts/push sent (pending)"],
         ["stale-ignored", "db-1", "2026-11-27 03:00:00", "older startsAt than stored", "-"],
         ["resolved-unseen", "db-2", "2026-11-27 03:00:00", "resolved, never seen firing", "-"],
     ]
@@ -165,3 +168,35 @@ def test_a_change_whose_delivery_died_after_claiming_reads_as_pending(
     assert [row[1:] for row in columns(out)] == [[
         "fired", "2026-11-27 03:00:00", "first firing",
         "critical-alerts/push pending, critical-alerts/sms pending, monitoring-alerts/push pending"]]
+
+
+def test_after_the_scheduled_run_each_message_shows_its_outcome(
+    host: FunctionHost, appwrite: Appwrite, emulator: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The push reaching 2 devices reads "delivered 2", the SMS without a provider "failed: <Appwrite's error>",
+    the push to a topic nobody subscribed failed too; the follow rows are no lines of their own, and --json
+    carries outcome, delivered count and error per message."""
+    appwrite.control.enable_provider("push")
+    appwrite.control.add_subscribers("critical-alerts", "push", 2)
+    alert = p.alert(starts_at=T0)
+    ok(host, alert)
+    deadline = time.monotonic() + 60
+    while True:
+        assert requests.post(host.url + "/_host/schedule", timeout=60).status_code == 200
+        code, out, err = history(capsys, connection(emulator), alert["fingerprint"])
+        if "pending" not in out:
+            break
+        assert time.monotonic() < deadline, out
+    assert (code, err) == (0, "")
+    [fired] = columns(out)
+    assert fired[1:4] == ["fired", "2026-11-27 03:00:00", "first firing"]
+    sms = "critical-alerts/sms sent (failed: No enabled provider found.)"
+    assert fired[4].startswith(f"critical-alerts/push sent (delivered 2), {sms}, monitoring-alerts/push sent (")
+    assert out.rstrip().endswith("\n1 change")
+
+    code, out, _ = history(capsys, connection(emulator), alert["fingerprint"], "--json")
+    [change] = json.loads(out)
+    assert code == 0 and change["kind"] == "fired"
+    by_channel = {(c["topic"], c["channel"]): (c["outcome"], c["delivered"], c["error"]) for c in change["channels"]}
+    assert by_channel[("critical-alerts", "push")] == ("delivered", 2, None)
+    assert by_channel[("critical-alerts", "sms")] == ("failed", 0, "No enabled provider found.")

@@ -17,7 +17,8 @@ from typing import Any
 
 from src.core.kinds import Kind
 from src.formats import parse_datetime
-from src.oncall.delivery_status import DELIVERED, FAILED, NO_RECIPIENT, UNDELIVERED
+from src.core.message_status import DELIVERED, FAILED, UNDELIVERED
+from src.oncall.delivery_status import NO_RECIPIENT
 
 _DURATION = re.compile(r"^\s*(\d{1,6})\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from src.core.kinds import Kind
-from src.formats import parse_datetime
 from src.core.message_status import DELIVERED, FAILED, UNDELIVERED
+from src.formats import parse_datetime
 from src.oncall.delivery_status import NO_RECIPIENT
 
 _DURATION = re.compile(r"^\s*(\d{1,6})\s*([smhdw])\s*$")

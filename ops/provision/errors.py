@@ -7,7 +7,7 @@ import re
 
 from appwrite.exception import AppwriteException
 
-from src.delivery.sdk_errors import convert
+from src.delivery.sdk_errors import convert, network_reason
 from src.errors import AppwriteError
 
 from .settings import ENV_ENDPOINT, ENV_KEY, ENV_PROJECT, REQUIRED_SCOPES, Settings
@@ -40,7 +40,7 @@ def classify(exc: AppwriteException, doing: str, settings: Settings) -> Exceptio
 
     if code == 0 and isinstance(exc.message, BaseException):
         return stop(
-            f"cannot reach Appwrite at {settings.endpoint} while {doing} ({_network_reason(text)}); check "
+            f"cannot reach Appwrite at {settings.endpoint} while {doing} ({network_reason(text)}); check "
             f"--endpoint / {ENV_ENDPOINT} and that Appwrite is running, then run again (it is safe to repeat)"
         )
     if code == 0:
@@ -75,16 +75,6 @@ def classify(exc: AppwriteException, doing: str, settings: Settings) -> Exceptio
     return stop(
         f"Appwrite failed while {doing} (HTTP {code}: {text[:200]}); nothing was deleted, run again to finish"
     )
-
-
-def _network_reason(text: str) -> str:
-    errno = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
-    if errno:
-        return errno.group(1).strip()
-    for hint in ("Connection aborted", "RemoteDisconnected", "Read timed out", "CERTIFICATE_VERIFY_FAILED"):
-        if hint in text:
-            return hint
-    return text[:200]
 
 
 def _one_line(text: str) -> str:

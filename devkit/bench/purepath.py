@@ -57,8 +57,8 @@ class InMemoryStore:
     def fetch_alerts(self, fingerprints: list[str]) -> dict[str, dict[str, Any]]:
         return {fp: self._rows[fp] for fp in fingerprints if fp in self._rows}
 
-    def write_alerts(self, rows: list[dict[str, Any]]) -> None:
-        return None
+    def write_alerts(self, rows: list[dict[str, Any]], completed_claims: Sequence[dict[str, Any]] = ()) -> bool:
+        return True
 
     def send_messages(self, messages: list[OutgoingMessage], sms_log: Sequence[dict[str, Any]] = ()) -> SendReport:
         return SendReport(tuple(messages), ())

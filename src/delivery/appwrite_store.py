@@ -185,10 +185,23 @@ class AppwriteStore:
                                            Query.limit(1)], "read the heartbeat's alert row")
         return rows[0] if rows else None
 
-    def write_alerts(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Create or update rows by `$id` (bulk upsert is idempotent, so a retried write is harmless)."""
-        self._all(partial(self._upsert, "write alert rows", self._table_id, batch)
-                  for batch in _batches(rows))
+    def write_alerts(self, rows: Sequence[Mapping[str, Any]],
+                     completed_claims: Sequence[Mapping[str, Any]] = ()) -> bool:
+        """Create or update rows by `$id` (bulk upsert is idempotent, so a retried write is harmless) and, overlapped
+        with them, rewrite `completed_claims` (history rows whose messages went out). A failing row write fails the
+        call. Claims that Appwrite keeps failing to complete, or does not complete within the delivery's budget,
+        return False: they stay pending, and the scheduled run completes them (`jobs.claims`)."""
+        def complete(batch: list[dict[str, Any]]) -> bool:
+            try:
+                self._upsert("complete alert events", self._events_table_id, batch)
+            except TransientAppwriteError:
+                return False
+            return True
+
+        completions = [_POOL.submit(complete, batch) for batch in _batches(completed_claims)]
+        self._all(partial(self._upsert, "write alert rows", self._table_id, batch) for batch in _batches(rows))
+        done, _ = wait(completions, timeout=max(0.0, self._remaining()))
+        return len(done) == len(completions) and all(future.result() for future in done)
 
     def _send_one(self, message: OutgoingMessage) -> bool:
         """True when created now, False when Appwrite already had this message ID (sent before)."""

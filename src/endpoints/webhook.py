@@ -49,4 +49,5 @@ def _counts(summary: DeliverySummary) -> str:
     return (f"alerts={summary.received} created={summary.created} updated={summary.updated} "
             f"unchanged={summary.unchanged} stale={summary.stale} messages_queued={summary.messages_sent} "
             f"already_queued={summary.messages_already_sent} truncated={summary.truncated_alerts} "
-            f"events={summary.events} sms_held={summary.sms_held} silenced_by_flapping={summary.silenced}")
+            f"events={summary.events} sms_held={summary.sms_held} silenced_by_flapping={summary.silenced}"
+            + (f" claims_left_to_scheduled_run={summary.claims_left}" if summary.claims_left else ""))

@@ -7,13 +7,17 @@
    message ID depends on everything it lists, so Appwrite's duplicate-ID check alone cannot catch that).
 3. Send, and record the SMS in the SMS log alongside. Message IDs are derived from what they announce: a
    retry sends the same IDs, Appwrite refuses the copies.
-4. Complete the claims (each message sent or already sent).
-5. Write the alert rows. Last: once an alert row holds the new state a retry decides `repeat` and would never
-   complete or record the change.
+4. Write the alert rows and, overlapped with them, complete the claims (each message sent or already sent).
+   Last: once an alert row holds the new state a retry decides `repeat` and sends nothing, so the rows wait
+   for the messages. The completion does not need to wait for the rows: once the messages went out it is
+   bookkeeping. If Appwrite keeps failing it while the rows are written, the delivery still succeeds (the
+   pages went out, the state is stored) and leaves the claims to the scheduled run (`claims`), which meets
+   their messages as already sent.
 
 A retry of a delivery that failed after step 2 finds its own pending claims and sends what they name; one
-that failed in step 5 finds the changes announced and only writes the rows. A claim whose
-delivery died and was never retried is completed by the scheduled run (`claims`).
+that failed in step 4 finds the changes claimed (pending: it sends again, Appwrite refuses the copies; completed:
+it leaves them) and writes the rows. A claim whose delivery died and was never retried is completed by the
+scheduled run (`claims`).
 
 Only when a delivery has changes of state, the on-call rules (`oncall_service`) may read more: the history
 of the alerts that changed (flapping) and the SMS sent in the last hour (the SMS budget). Critical firing
@@ -59,6 +63,8 @@ class DeliverySummary:
     events: int = 0
     sms_held: int = 0
     silenced: int = 0
+    # Claims Appwrite failed to complete once the messages went out: the scheduled run completes them.
+    claims_left: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -78,7 +84,7 @@ class DeliverySummary:
 
 
 def summarise(payload: WebhookPayload, plan: DeliveryPlan, report: SendReport, events: int = 0, *,
-              sms_held: int = 0, silenced: int = 0) -> DeliverySummary:
+              sms_held: int = 0, silenced: int = 0, claims_left: int = 0) -> DeliverySummary:
     last_outcome = {outcome.fingerprint: outcome for outcome in plan.outcomes}
     kept = {o.fingerprint for o in plan.outcomes if o.decision.writes}  # rows that hold this delivery's state
     created = sum(1 for fp in kept if last_outcome[fp].created)
@@ -99,6 +105,7 @@ def summarise(payload: WebhookPayload, plan: DeliveryPlan, report: SendReport, e
         events=events,
         sms_held=sms_held,
         silenced=silenced,
+        claims_left=claims_left,
     )
 
 
@@ -192,8 +199,9 @@ def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tupl
               else [])
     report = store.send_messages(list(out.messages), logged) if out.messages or logged else SendReport((), ())
     done = completed([row for row in rows if row["claim"] is not None], {m.message_id for m in report.sent})
-    if done:
-        store.update_events(done)
-    if plan.rows:  # last: see step 5
-        store.write_alerts(list(plan.rows))
-    return summarise(payload, plan, report, len(rows), sms_held=len(out.held), silenced=out.silenced)
+    # Last, together: see step 4.
+    claims_left = 0
+    if (plan.rows or done) and not store.write_alerts(list(plan.rows), done):
+        claims_left = len(done)
+    return summarise(payload, plan, report, len(rows), sms_held=len(out.held), silenced=out.silenced,
+                     claims_left=claims_left)

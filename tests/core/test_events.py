@@ -158,12 +158,12 @@ class TestNoDuplicate:
         assert alert["fingerprint"] in appwrite.rows()
         assert len(appwrite.messages()) == 3
 
-    def test_a_failed_completion_leaves_a_claim_the_retry_finishes(
+    def test_a_failed_completion_and_row_write_leave_a_claim_the_retry_finishes(
         self, host: FunctionHost, appwrite: Appwrite
     ) -> None:
         """The messages went out but completing the claim and writing the alert row failed: 503; the retry finds
         its own pending claim, meets Appwrite's duplicate check for each message, and completes the row once."""
-        appwrite.control.add_fault(HISTORY_PATH, method="PUT", count=10, status=503)
+        appwrite.control.add_fault(r"/tables/(alert_events|alerts)/rows$", method="PUT", count=20, status=503)
         alert = p.alert(starts_at=T0)
         assert deliver(host.url, p.payload([alert])).status_code == 503
         [claim] = events(appwrite)
@@ -174,6 +174,21 @@ class TestNoDuplicate:
         [event] = events(appwrite)
         assert ({c["result"] for c in event["channels"]}, event["claim"]) == ({"already-sent"}, None)
         assert appwrite.rows()[alert["fingerprint"]]["notifiedStatus"] == "firing"
+        assert len(appwrite.messages()) == 3
+
+    def test_a_failed_completion_alone_is_left_to_the_scheduled_run(
+        self, host: FunctionHost, appwrite: Appwrite
+    ) -> None:
+        """The messages went out and the alert row was written, but completing the claim failed: 200 (a retry
+        would change nothing), the claim stays pending for the scheduled run, and a repeat sends nothing."""
+        appwrite.control.add_fault(HISTORY_PATH, method="PUT", count=10, status=503)
+        alert = p.alert(starts_at=T0)
+        assert ok(host, alert)["messagesQueued"] == 3
+        [claim] = events(appwrite)
+        assert {c["result"] for c in claim["channels"]} == {"pending"} and claim["claim"]
+        assert appwrite.rows()[alert["fingerprint"]]["notifiedStatus"] == "firing"
+        appwrite.control.clear_faults()
+        assert ok(host, alert)["messagesQueued"] == 0
         assert len(appwrite.messages()) == 3
 
     def test_a_lost_answer_to_the_history_write_adds_no_second_row(

@@ -45,6 +45,8 @@ _SETTINGS = {"APPWRITE_FUNCTION_API_ENDPOINT": "http://127.0.0.1:9/v1", "APPWRIT
              "WEBHOOK_TOKEN": _TOKEN}
 
 R = TypeVar("R")
+T = TypeVar("T")
+U = TypeVar("U")
 StoredRows = Mapping[str, dict[str, Any]]
 
 
@@ -56,6 +58,9 @@ class InMemoryStore:
 
     def fetch_alerts(self, fingerprints: list[str]) -> dict[str, dict[str, Any]]:
         return {fp: self._rows[fp] for fp in fingerprints if fp in self._rows}
+
+    def at_once(self, first: Callable[[], T], second: Callable[[], U]) -> tuple[T, U]:
+        return first(), second()
 
     def write_alerts(self, rows: list[dict[str, Any]], completed_claims: Sequence[dict[str, Any]] = ()) -> bool:
         return True

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -83,10 +84,11 @@ def ours_to_send(row: Mapping[str, Any], owner: str, message_ids: set[str]) -> b
 
 
 def completed(claims: Sequence[Mapping[str, Any]], sent_now: set[str],
-              renamed: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-    """The claims completed: each pending message sent (created now, in `sent_now`) or already sent (Appwrite had
-    it), and no longer claimed; `renamed` names the messages that went out under another ID than planned.
-    Whole rows: an upsert must carry the required columns even to change two."""
+              renamed: Mapping[str, str] | None = None, held: AbstractSet[str] = frozenset()) -> list[dict[str, Any]]:
+    """The claims completed: each pending message sent (created now, in `sent_now`), already sent (Appwrite had
+    it) or `held` back by the SMS budget, and no longer claimed; `renamed` names the messages that went out under
+    another ID than planned. Whole rows: an upsert must carry the required columns even to change two. (A held
+    SMS stays counted in its claim's `smsMessages`: only the delivery itself knows which change led it.)"""
     # The changes a digest carries all name the same messages: decode and encode each distinct list once.
     done: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
@@ -98,7 +100,8 @@ def completed(claims: Sequence[Mapping[str, Any]], sent_now: set[str],
                 if entry.get("result") == PENDING:
                     if renamed and entry.get("messageId") in renamed:
                         entry["messageId"] = renamed[entry["messageId"]]
-                    entry["result"] = SENT if entry.get("messageId") in sent_now else ALREADY_SENT
+                    message = entry.get("messageId")
+                    entry["result"] = HELD if message in held else SENT if message in sent_now else ALREADY_SENT
             done[raw] = json.dumps(channels, separators=(",", ":"))
         columns = {key: value for key, value in row.items() if not key.startswith("$")}
         rows.append({"$id": row["$id"], **columns, "channels": done[raw], "claim": None})

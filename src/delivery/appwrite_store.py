@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # only the metrics endpoint builds counts: a webhook's cold s
     from ..core.metrics import Count, Filter
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 class _KeepAliveRequests:
@@ -162,6 +163,22 @@ class AppwriteStore:
         if pending:
             raise TransientAppwriteError("the delivery ran out of its time budget waiting for Appwrite")
         return [future.result() for future in futures]
+
+    def at_once(self, first: Callable[[], T], second: Callable[[], U]) -> tuple[T, U]:
+        """Two calls of this store that do not depend on each other, overlapped: `second` on the pool (so it must
+        not wait on the pool itself: a single `_call` or a sequence of them), `first` in this thread."""
+        future = _POOL.submit(second)
+        try:
+            result = first()
+        except BaseException:
+            self._abandoned.set()
+            future.cancel()
+            raise
+        done, _ = wait([future], timeout=max(0.0, self._remaining()))
+        if not done:
+            self._abandoned.set()
+            raise TransientAppwriteError("the delivery ran out of its time budget waiting for Appwrite")
+        return result, future.result()
 
     def fetch_alerts(self, fingerprints: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored rows of these alerts, by fingerprint; alerts never seen are absent."""

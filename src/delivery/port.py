@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..core.message_status import MessageStatus
 from ..core.readiness import Observations
 from ..messages.render import OutgoingMessage
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 if TYPE_CHECKING:  # only the metrics endpoint builds counts: a webhook's cold start skips the module
     from ..core.metrics import Count
@@ -42,6 +45,10 @@ class OncallStore(Protocol):
 class AlertStore(OncallStore, Protocol):
     """What a delivery needs: the on-call reads, and writing alert rows and claims."""
 
+    def at_once(self, first: Callable[[], T], second: Callable[[], U]) -> tuple[T, U]:
+        """Both calls, overlapped where the store can; the first failure fails both."""
+        ...
+
     def write_alerts(self, rows: list[dict[str, Any]], completed_claims: list[dict[str, Any]] = ...) -> bool: ...
     def claim_events(self, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]: ...
     def update_events(self, rows: list[dict[str, Any]]) -> None: ...
@@ -51,6 +58,7 @@ class ClaimStore(Protocol):
     """What completing abandoned claims needs."""
 
     def pending_claims(self, before: datetime, limit: int) -> list[dict[str, Any]]: ...
+    def sms_sent_since(self, limits: Mapping[str, int], since: datetime) -> dict[str, list[str]]: ...
     def fetch_alerts(self, fingerprints: list[str]) -> dict[str, dict[str, Any]]: ...
     def send_messages(self, messages: list[OutgoingMessage], sms_log: list[dict[str, Any]] = ...) -> SendReport: ...
     def update_events(self, rows: list[dict[str, Any]]) -> None: ...

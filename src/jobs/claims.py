@@ -28,9 +28,12 @@ from ..delivery.port import ClaimStore, SendReport
 from ..messages.render import Notice, OutgoingMessage, digest, message_id, single
 from ..messages.routing import CHANNELS, Channel
 from ..oncall.announce import notice_from_row
+from ..oncall.policy import Policy
+from ..oncall.sms_budget import SMS_WINDOW, budget_reads, sms_rows, within_budget
 
 # Read whole: a message named by claims beyond the ones read would look partial.
 CLAIM_LIMIT = 5000
+NO_SMS_BUDGET = Policy(sms_budget_per_hour=0)
 
 # The acknowledge link of a notice for a firing episode (an event ID): `oncall_messages.Signer.link`.
 EpisodeLinker = Callable[[Notice, str], str]
@@ -112,7 +115,8 @@ def rebuild(claims: Sequence[Mapping[str, Any]], alert_rows: Mapping[str, Mappin
     return messages, renamed
 
 
-def finish_claims(store: ClaimStore, *, now: datetime, link: EpisodeLinker = no_episode_links) -> int:
+def finish_claims(store: ClaimStore, *, now: datetime, link: EpisodeLinker = no_episode_links,
+                  policy: Policy = NO_SMS_BUDGET) -> int:
     """Send what the claims abandoned for CLAIM_TIMEOUT name and complete them; returns how many were
     completed."""
     # However old: a change nobody announced is announced late rather than never (its message says when it
@@ -122,6 +126,12 @@ def finish_claims(store: ClaimStore, *, now: datetime, link: EpisodeLinker = no_
         return 0
     alert_rows = store.fetch_alerts(sorted({str(row.get("fingerprint")) for row in claims}))
     messages, renamed = rebuild(claims, alert_rows, link)
-    report = store.send_messages(messages) if messages else SendReport((), ())
-    store.update_events(completed(claims, {message.message_id for message in report.sent}, renamed))
+    # A claim names every SMS its delivery planned, the budget's say comes with the completion (`deliver`): hold
+    # the ones past the budget now, as the delivery would have, and log the SMS as a delivery does.
+    reads = budget_reads(messages, policy)
+    gated = within_budget(messages, store.sms_sent_since(reads, now - SMS_WINDOW) if reads else {}, policy)
+    logged = sms_rows(gated.send, gated.held, now) if reads else []
+    report = store.send_messages(list(gated.send), logged) if gated.send or logged else SendReport((), ())
+    store.update_events(completed(claims, {message.message_id for message in report.sent}, renamed,
+                                  held={message.message_id for message in gated.held}))
     return len(claims)

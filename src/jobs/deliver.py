@@ -5,6 +5,8 @@
    pending. A change whose row another delivery made first is left out: that delivery announces it. This is
    what keeps two overlapping groups racing each other from listing one alert in two digests (a digest's
    message ID depends on everything it lists, so Appwrite's duplicate-ID check alone cannot catch that).
+   Alongside, the SMS budget reads the last hour's SMS: the claims name every SMS planned, and their
+   completion (step 4) says which the budget held.
 3. Send, and record the SMS in the SMS log alongside. Message IDs are derived from what they announce: a
    retry sends the same IDs, Appwrite refuses the copies.
 4. Write the alert rows and, overlapped with them, complete the claims (each message sent or already sent).
@@ -29,6 +31,7 @@ from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from ..core.events import claim_owner, completed, event_id, event_rows, ours_to_send
@@ -43,7 +46,7 @@ from ..messages.render import Linker, OutgoingMessage, no_links
 from ..messages.routing import Route
 from ..oncall.flapping import judge_flapping
 from ..oncall.policy import Policy
-from ..oncall.sms_budget import gate_sms, sms_rows
+from ..oncall.sms_budget import SMS_WINDOW, budget_reads, sms_rows, within_budget
 
 # Every on-call rule off: what a delivery does without them.
 NO_ONCALL = Policy(escalate_max=0, flap_count=0, sms_budget_per_hour=0)
@@ -136,19 +139,16 @@ class _Delivery:
     now: datetime
     owner: str  # `claim_owner(payload)`
 
-    def outgoing(self, plan: DeliveryPlan) -> Outgoing:
-        """The messages of the plan after the on-call rules: flapping (reads history), the SMS budget (counts)."""
+    def announced(self, plan: DeliveryPlan) -> Outgoing:
+        """The messages of the plan after flapping (which reads the history), before the SMS budget."""
         if not plan.announcements:
             return Outgoing(plan.messages)
-        messages = list(plan.messages)
         flaps = judge_flapping(plan.announcements, self.store, known=self.known, policy=self.policy,
                                linker=self.linker, shaper=self.events_shaper, now=self.now)
-        if flaps.changed:
-            messages = [*group_messages(flaps.announced, self.linker), *flaps.flapping_messages]
-        gated = gate_sms(messages, self.store, self.policy, self.now)
         if not flaps.changed:
-            return Outgoing(gated.send, gated.held)
-        return Outgoing(gated.send, gated.held, flaps.markers, flaps.notes, flaps.suppressed)
+            return Outgoing(plan.messages)
+        messages = (*group_messages(flaps.announced, self.linker), *flaps.flapping_messages)
+        return Outgoing(messages, (), flaps.markers, flaps.notes, flaps.suppressed)
 
     def history(self, plan: DeliveryPlan, out: Outgoing) -> list[dict[str, Any]]:
         """The history rows of the plan, the announced changes' as claims (their messages pending)."""
@@ -157,31 +157,43 @@ class _Delivery:
 
     def claim(self, plan: DeliveryPlan) -> tuple[DeliveryPlan, Outgoing, list[dict[str, Any]]]:
         """Create the history rows, announced changes as claims; leave out the changes another delivery claimed
-        (or announced) first. Returns the plan and messages left, and this delivery's rows."""
-        out = self.outgoing(plan)
+        (or announced) first. The SMS budget reads the last hour's SMS alongside, so the claims name every
+        message planned; the rows returned (to complete) say which SMS the budget held. Returns the plan and
+        messages left, and this delivery's rows."""
+        out = self.announced(plan)
         rows = self.history(plan, out)
         if not rows and not out.markers:
             return plan, out, rows
-        existing = self.store.claim_events([*rows, *out.markers])
+        reads = budget_reads(out.messages, self.policy)
+        claim = partial(self.store.claim_events, [*rows, *out.markers])
+        if reads:
+            recent, existing = self.store.at_once(
+                partial(self.store.sms_sent_since, reads, self.now - SMS_WINDOW), claim)
+        else:
+            recent, existing = {}, claim()
         mine = out.message_ids()
         taken = {
             notice.occurrence_key for notice, _ in plan.announcements
             if (row := existing.get(event_id(notice.occurrence_key))) is not None
             and not ours_to_send(row, self.owner, mine)
         } if existing else set()
-        if not taken:
+        if taken:
+            first_markers = {row["$id"] for row in out.markers}
+            taken_rows = {event_id(key) for key in taken}
+            plan = plan.without(taken, self.linker)
+            out = self.announced(plan)
+            rows = [row for row in self.history(plan, out) if row["$id"] not in taken_rows]
+            # The claims kept still name the messages planned with the changes left out: name the ones sent now.
+            self.store.update_events([row for row in rows if row["claim"] is not None])
+            new_markers = [row for row in out.markers if row["$id"] not in first_markers]
+            if new_markers:
+                self.store.write_events(new_markers)
+        gated = within_budget(out.messages, recent, self.policy)
+        if not gated.held:
             return plan, out, rows
-        first_markers = {row["$id"] for row in out.markers}
-        taken_rows = {event_id(key) for key in taken}
-        plan = plan.without(taken, self.linker)
-        out = self.outgoing(plan)
-        rows = [row for row in self.history(plan, out) if row["$id"] not in taken_rows]
-        # The claims kept still name the messages planned with the changes left out: name the ones sent now.
-        self.store.update_events([row for row in rows if row["claim"] is not None])
-        new_markers = [row for row in out.markers if row["$id"] not in first_markers]
-        if new_markers:
-            self.store.write_events(new_markers)
-        return plan, out, rows
+        out = replace(out, messages=gated.send, held=gated.held)
+        mine_rows = {row["$id"] for row in rows}
+        return plan, out, [row for row in self.history(plan, out) if row["$id"] in mine_rows]
 
 
 def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tuple[Route, ...],

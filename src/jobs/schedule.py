@@ -77,7 +77,7 @@ def run_scheduled(store: ScheduleStore, *, routes: tuple[Route, ...], policy: Po
                   now: datetime, heartbeat: Heartbeat | None = None,
                   fallback: tuple[FallbackTarget, ...] = ()) -> ScheduleSummary:
     """The scheduled run, its steps in order (see the module's docstring)."""
-    finished = finish_claims(store, now=now, link=signer.link)
+    finished = finish_claims(store, now=now, link=signer.link, policy=policy)
     oncall = run_oncall(store, routes=routes, policy=policy, signer=signer, shaper=events_shaper(), now=now)
     repaired = repair_races(store, routes=routes, shaper=alerts_shaper(), events_shaper=events_shaper(),
                             now=now, policy=policy, linker=signer)

@@ -115,21 +115,36 @@ class Gated:
     held: tuple[OutgoingMessage, ...]
 
 
-def gate_sms(messages: Sequence[OutgoingMessage], store: OncallStore, policy: Policy, now: datetime) -> Gated:
-    """Hold the SMS past each topic's budget; push and email always go."""
+def budget_reads(messages: Sequence[OutgoingMessage], policy: Policy) -> dict[str, int]:
+    """What the budget must read before these messages go: per topic with an SMS among them, how many recent SMS
+    at most (the budget plus ours, which may be among them); nothing when the budget is off or there is no SMS."""
+    if policy.sms_budget_per_hour <= 0:
+        return {}
+    per_topic: dict[str, int] = {}
+    for message in messages:
+        if message.channel == "sms":
+            per_topic[message.topic] = per_topic.get(message.topic, 0) + 1
+    return {topic: policy.sms_budget_per_hour + count for topic, count in per_topic.items()}
+
+
+def within_budget(messages: Sequence[OutgoingMessage], sent_recently: Mapping[str, Iterable[str]],
+                  policy: Policy) -> Gated:
+    """Hold the SMS past each topic's budget, given what `budget_reads` found; push and email always go."""
     sms = [m for m in messages if m.channel == "sms"]
     if policy.sms_budget_per_hour <= 0 or not sms:
         return Gated(tuple(messages), ())
-    per_topic: dict[str, int] = {}
-    for message in sms:
-        per_topic[message.topic] = per_topic.get(message.topic, 0) + 1
-    limits = {topic: policy.sms_budget_per_hour + count for topic, count in per_topic.items()}
-    recent = store.sms_sent_since(limits, now - SMS_WINDOW)
     decision = apply_sms_budget([SmsCandidate(m.message_id, m.topic, len(m.occurrence_keys)) for m in sms],
-                                recent, policy.sms_budget_per_hour)
+                                sent_recently, policy.sms_budget_per_hour)
     held = set(decision.hold)
     return Gated(tuple(m for m in messages if m.message_id not in held),
                  tuple(m for m in sms if m.message_id in held))
+
+
+def gate_sms(messages: Sequence[OutgoingMessage], store: OncallStore, policy: Policy, now: datetime) -> Gated:
+    """Hold the SMS past each topic's budget (one read per topic with an SMS); push and email always go."""
+    limits = budget_reads(messages, policy)
+    recent = store.sms_sent_since(limits, now - SMS_WINDOW) if limits else {}
+    return within_budget(messages, recent, policy)
 
 
 def sms_rows(messages: Sequence[OutgoingMessage], held: Sequence[OutgoingMessage], now: datetime,

@@ -185,3 +185,23 @@ def test_a_claim_pending_for_days_is_still_announced_when_scheduled_runs_come_ba
     dies_after_claiming(oncall, appwrite, alert)
     assert scheduled_run(oncall, T0 + timedelta(days=3))["claimsCompleted"] == 1
     assert [m.data["title"] for m in appwrite.messages()] == ["[FIRING] Disk on 10.0.0.80:9100 (warning)"]
+
+
+def test_the_scheduled_run_holds_a_dead_deliverys_sms_past_the_budget(emulator: Emulator, appwrite: Appwrite) -> None:
+    """With a budget of one SMS an hour, spent on a first page: the next delivery claims its page's SMS (the
+    budget is read alongside the claim) and dies before completing; the scheduled run sends its pushes but not
+    the SMS, which it completes as held, as the delivery would have (the topic's summary SMS covers it)."""
+    oncall = oncall_with(emulator, SMS_BUDGET_PER_HOUR="1", APPWRITE_PROJECT_ID=PROJECT_ID)
+    oncall.deliver(p.alert("First", starts_at=STARTS), at=T0)
+    dies_after_claiming(oncall, appwrite, p.alert("Second", starts_at=STARTS))
+    [claim] = [row for row in events(appwrite, "fired") if row["alertname"] == "Second"]
+    planned = {c["channel"]: c["messageId"] for c in json.loads(claim["channels"])}
+    assert {c["result"] for c in json.loads(claim["channels"])} == {"pending"}
+    assert scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(seconds=5))["claimsCompleted"] == 1
+    [claim] = [row for row in events(appwrite, "fired") if row["alertname"] == "Second"]
+    results = sorted((c["channel"], c["result"]) for c in json.loads(claim["channels"]))
+    assert results == [("push", "sent"), ("push", "sent"), ("sms", "held")]
+    sent = {m.id: m for m in appwrite.messages()}
+    assert planned["sms"] not in sent
+    assert [m.providertype for m in sent.values()].count("push") == 4
+    assert appwrite.rows("sms_log")[planned["sms"]]["state"] in ("held", "summarised")

@@ -235,3 +235,32 @@ def test_a_zero_received_resolution_rewrites_every_row_on_each_redelivery(
         assert calls_of(every_time, appwrite, alerts) == (expected(lookups=2, writes=2), 0)
         after = appwrite.rows()
     assert all(after[fp]["lastReceivedAt"] > received for fp, received in before.items())
+
+
+def stages(relay: CountingRelay) -> list[list[str]]:
+    """The calls of the last delivery as the relay saw them, grouped into sequential stages: calls that overlap in
+    time are one stage, the next stage starts after every call of the one before has ended."""
+    found: list[list[str]] = []
+    end = float("-inf")
+    for line, start, finish in sorted(relay.traffic.spans, key=lambda span: span[1]):
+        if start > end:
+            found.append([])
+        found[-1].append(named(line))
+        end = max(end, finish)
+    return [sorted(stage) for stage in found]
+
+
+def test_a_first_critical_alert_takes_four_sequential_stages(
+        relayed_host: FunctionHost, relay: CountingRelay, appwrite: Appwrite) -> None:
+    """A new critical alert: the lookup; the claim with the SMS budget's count alongside; the messages with the
+    SMS record; the alert row with the claim's completion. (Each call takes 100 ms, so calls made together
+    overlap and calls made one after the other do not.)"""
+    appwrite.control.set_latency(100)
+    relay.traffic.reset()
+    send(relayed_host, [p.alert(severity="critical", starts_at=workload.T0)])
+    assert stages(relay) == [
+        ["list_rows alerts"],
+        ["create_rows alert_events", "list_rows sms_log"],
+        ["create_push", "create_push", "create_rows sms_log", "create_sms"],
+        ["upsert_rows alert_events", "upsert_rows alerts"],
+    ]

@@ -52,6 +52,8 @@ _SCOPE_WRITE = ("rows.write", "documents.write")
 _encode_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _encode_list = json.JSONEncoder().encode  # json.dumps' defaults, as the permissions column is written
 _EMPTY_LIST_TEXT = "[]"
+# The store's index for an equality filter on a system attribute (`$sequence` is the primary key).
+_SYSTEM_LOOKUPS = {"$id": "rows_id", "$createdAt": "rows_created", "$updatedAt": "rows_updated"}
 # Types whose equal values always encode to the same JSON (not float: 0.0 == -0.0; not bool/int: 1 == True).
 _PLAIN = (str, int, bool, type(None))
 
@@ -738,6 +740,9 @@ class Rows:
         indexed = {name for index in table.available_indexes() if index.type in ("key", "unique")
                    for name in index.columns if not name.startswith("$")}
         for query in plan.filters:
+            if query.method == "equal" and query.attribute in _SYSTEM_LOOKUPS:
+                # The server's internal `_uid`, `_created_at` and `_updated_at` indexes.
+                return f"INDEXED BY {_SYSTEM_LOOKUPS[query.attribute]} "
             if query.method == "equal" and query.attribute in indexed:
                 covering = next(index for index in table.available_indexes() if query.attribute in index.columns)
                 catalog.ensure_lookup(connection, covering)

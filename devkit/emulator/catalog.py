@@ -69,6 +69,12 @@ class TableInfo:
                 if column.status == "available" and column.default is not None]
 
     @cached_property
+    def datetime_keys(self) -> frozenset[str]:
+        """Available columns whose stored form differs from the sent one (datetimes are normalised)."""
+        return frozenset(column.key for column in self.columns
+                         if column.status == "available" and column.type == "datetime")
+
+    @cached_property
     def unique_indexes(self) -> list[Index]:
         return [index for index in self.indexes if index.type == "unique" and index.status == "available"]
 

@@ -233,8 +233,9 @@ class Rows:
     @staticmethod
     def _stored_data(table: TableInfo, document: dict[str, Any]) -> dict[str, Any]:
         columns = table.available_columns()
+        converted = table.datetime_keys
         return {
-            key: columns[key].store(value)
+            key: columns[key].store(value) if key in converted else value
             for key, value in document.items()
             if key in columns and value is not None
         }

@@ -47,6 +47,37 @@ class TableInfo:
     def available_columns(self) -> dict[str, Column]:
         return self.available_by_key
 
+    @cached_property
+    def shown(self) -> list[tuple[str, bool]]:
+        """(key, array) of every available column, in order: what a row answer lists."""
+        return [(column.key, column.array) for column in self.columns if column.status == "available"]
+
+    @cached_property
+    def required_keys(self) -> list[str]:
+        return [column.key for column in self.columns if column.status == "available" and column.required]
+
+    @cached_property
+    def optional_defaults(self) -> list[tuple[str, Any]]:
+        """(key, default) of every available column that is not required, in order."""
+        return [(column.key, column.default) for column in self.columns
+                if column.status == "available" and not column.required]
+
+    @cached_property
+    def defaults(self) -> list[tuple[str, Any]]:
+        """(key, default) of every available column with a default, in order."""
+        return [(column.key, column.default) for column in self.columns
+                if column.status == "available" and column.default is not None]
+
+    @cached_property
+    def datetime_keys(self) -> frozenset[str]:
+        """Available columns whose stored form differs from the sent one (datetimes are normalised)."""
+        return frozenset(column.key for column in self.columns
+                         if column.status == "available" and column.type == "datetime")
+
+    @cached_property
+    def unique_indexes(self) -> list[Index]:
+        return [index for index in self.indexes if index.type == "unique" and index.status == "available"]
+
     def available_indexes(self) -> list[Index]:
         return [index for index in self.indexes if index.status == "available"]
 

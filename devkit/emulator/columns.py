@@ -154,27 +154,25 @@ class Column:
 
     def check(self, value: Any) -> str | None:
         """Why `value` cannot be stored in this column (Structure's wording), or None if it can."""
-        if not self.required and value is None:
+        if value is None and not self.required:
+            return None
+        if not self.array:
+            for validator in self.validators():
+                if not validator.valid(value):
+                    label = "format" if self.format else "type"
+                    return f'Attribute "{self.key}" has invalid {label}. {validator.description}'
             return None
         label = "format" if self.format else "type"
-        if self.array:
-            if not self.required and value == []:
-                return None
-            if not isinstance(value, list):
-                return f'Attribute "{self.key}" must be an array'
-            for position, item in enumerate(value):
-                if not self.required and item is None:
-                    continue
-                for validator in self.validators():
-                    if not validator.valid(item):
-                        return (
-                            f"Attribute \"{self.key}['{position}']\" has invalid {label}. "
-                            f"{validator.description}"
-                        )
+        if not self.required and value == []:
             return None
-        for validator in self.validators():
-            if not validator.valid(value):
-                return f'Attribute "{self.key}" has invalid {label}. {validator.description}'
+        if not isinstance(value, list):
+            return f'Attribute "{self.key}" must be an array'
+        for position, item in enumerate(value):
+            if not self.required and item is None:
+                continue
+            for validator in self.validators():
+                if not validator.valid(item):
+                    return f"Attribute \"{self.key}['{position}']\" has invalid {label}. {validator.description}"
         return None
 
     def store(self, value: Any) -> Any:

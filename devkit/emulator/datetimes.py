@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 
 DESCRIPTION = "Value must be valid date between -4713-01-01 00:00:00 and 9999-12-31 23:59:59."
 
@@ -27,12 +28,21 @@ _CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+00:00")
 
 def parse(value: object) -> datetime | None:
     """The UTC instant `value` denotes, or None when Appwrite would reject it."""
-    if isinstance(value, str) and _CANONICAL.fullmatch(value):
+    if not isinstance(value, str):
+        return None
+    return _parse_text(value)
+
+
+# Parsing is pure and rows repeat the same few datetimes (a row's `$createdAt`, a batch's shared
+# timestamps), so recent answers are kept; datetimes are immutable, so sharing them is safe.
+@lru_cache(maxsize=4096)
+def _parse_text(value: str) -> datetime | None:
+    if _CANONICAL.fullmatch(value):
         try:
             return datetime.fromisoformat(value)
         except ValueError:
             return None
-    if not isinstance(value, str) or value == "" or _FOUR_DIGIT_YEAR.search(value) is None:
+    if value == "" or _FOUR_DIGIT_YEAR.search(value) is None:
         return None
     try:
         parsed = _parse_iso(value) or _parse_rfc2822(value)
@@ -87,11 +97,18 @@ def format_utc(moment: datetime) -> str:
 
 def normalize(value: object) -> str | None:
     """The stored (and returned) form of a datetime value, or None if invalid."""
-    if isinstance(value, str) and _CANONICAL.fullmatch(value):
-        # Already the stored form; only its calendar validity needs checking.
-        return value if parse(value) is not None else None
-    parsed = parse(value)
-    return None if parsed is None else format_utc(parsed)
+    if not isinstance(value, str):
+        return None
+    return _normalize_text(value)
+
+
+@lru_cache(maxsize=4096)
+def _normalize_text(value: str) -> str | None:
+    parsed = _parse_text(value)
+    if parsed is None:
+        return None
+    # The stored form is kept as sent once its calendar validity is known.
+    return value if _CANONICAL.fullmatch(value) else format_utc(parsed)
 
 
 def now() -> str:

@@ -24,6 +24,9 @@ def _numeric(text: str) -> bool:
     stripped = text.strip()
     if stripped == "" or stripped != text.rstrip():
         return False
+    first = stripped[0]
+    if first.isascii() and first.isalpha() and first not in "iInN":
+        return False  # what float() would reject anyway (it only starts with a sign, digit, ".", inf or nan)
     try:
         float(stripped)
     except ValueError:

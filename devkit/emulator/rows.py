@@ -48,6 +48,14 @@ _PRIVILEGED_ONLY = ("$createdAt", "$updatedAt")
 _INTERNAL = ("$id", "$sequence", "$collection", "$tenant", "$permissions", "$createdAt", "$updatedAt")
 _SCOPE_READ = ("rows.read", "documents.read")
 _SCOPE_WRITE = ("rows.write", "documents.write")
+# One encoder each, built once: `json.dumps` with options builds a new encoder on every call.
+_encode_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode_list = json.JSONEncoder().encode  # json.dumps' defaults, as the permissions column is written
+_EMPTY_LIST_TEXT = "[]"
+# The store's index for an equality filter on a system attribute (`$sequence` is the primary key).
+_SYSTEM_LOOKUPS = {"$id": "rows_id", "$createdAt": "rows_created", "$updatedAt": "rows_updated"}
+# Types whose equal values always encode to the same JSON (not float: 0.0 == -0.0; not bool/int: 1 == True).
+_PLAIN = (str, int, bool, type(None))
 
 
 @dataclass
@@ -79,6 +87,37 @@ def _strip_readonly(document: dict[str, Any], caller: Caller) -> dict[str, Any]:
 def _unique_entries(indexes: list[Index], row: StoredRow) -> list[str | None]:
     view = uniques.row_view(row.id, row.created, row.updated, row.data)
     return [uniques.entry(index, view) for index in indexes]
+
+
+def _indexed_value(row: StoredRow, name: str) -> Any:
+    if name == "$id":
+        return row.id
+    if name == "$createdAt":
+        return row.created
+    if name == "$updatedAt":
+        return row.updated
+    return row.data.get(name)
+
+
+def _same_unique_entries(indexes: list[Index], row: StoredRow, previous: StoredRow) -> bool:
+    """Whether both rows take the same unique entries; values of one plain type that are equal need no encoding."""
+    for index in indexes:
+        for name in index.columns:
+            new, old = _indexed_value(row, name), _indexed_value(previous, name)
+            if type(new) is not type(old) or type(new) not in _PLAIN or new != old:
+                return _unique_entries(indexes, row) == _unique_entries(indexes, previous)
+    return True
+
+
+def _encode_permissions(permissions: list[str]) -> str:
+    return _encode_list(permissions) if permissions else _EMPTY_LIST_TEXT
+
+
+def _permissions(text: str) -> list[str]:
+    if text == _EMPTY_LIST_TEXT:
+        return []
+    permissions: list[str] = json.loads(text)
+    return permissions
 
 
 def _user_items(document: dict[str, Any]) -> dict[str, Any]:
@@ -137,18 +176,15 @@ class Rows:
                 (table.pk, *chunk),
             ):
                 found[row[1]] = StoredRow(
-                    int(row[0]), row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5])
+                    int(row[0]), row[1], row[2], row[3], _permissions(row[4]), json.loads(row[5])
                 )
         return found
 
     @staticmethod
     def _decoded(table: TableInfo, row: StoredRow) -> dict[str, Any]:
         """The row's user attributes as the server decodes them: every available column present."""
-        return {
-            column.key: row.data.get(column.key, column.empty_value())
-            for column in table.columns
-            if column.status == "available"
-        }
+        data = row.data
+        return {key: data.get(key, [] if array else None) for key, array in table.shown}
 
     @staticmethod
     def render(table: TableInfo, row: StoredRow, selections: list[str] | None = None) -> dict[str, Any]:
@@ -160,11 +196,10 @@ class Rows:
             "$permissions": list(row.permissions),
         }
         everything = not selections or "*" in selections
-        for column in table.columns:
-            if column.status != "available":
-                continue
-            if everything or (selections is not None and column.key in selections):
-                body[column.key] = row.data.get(column.key, column.empty_value())
+        data = row.data
+        for key, array in table.shown:
+            if everything or (selections is not None and key in selections):
+                body[key] = data.get(key, [] if array else None)
         body["$databaseId"] = table.database_id
         body["$tableId"] = table.id
         return body
@@ -173,22 +208,22 @@ class Rows:
     def _structure_problem(table: TableInfo, document: dict[str, Any]) -> str | None:
         """Structure validation of a full row document ($-keys plus user columns)."""
         columns = table.available_columns()
-        for column in columns.values():
-            if column.required and document.get(column.key) is None:
-                return f'Missing required attribute "{column.key}"'
-        for key in document:
-            if key not in columns and key not in _INTERNAL:
-                return f'Unknown attribute: "{key}"'
+        for key in table.required_keys:
+            if document.get(key) is None:
+                return f'Missing required attribute "{key}"'
+        # One pass; the messages keep their precedence: unknown attribute, then timestamps, then values.
+        problem = None
+        for key, value in document.items():
+            target = columns.get(key)
+            if target is None:
+                if key not in _INTERNAL:
+                    return f'Unknown attribute: "{key}"'
+            elif problem is None:
+                problem = target.check(value)
         for key in ("$createdAt", "$updatedAt"):
             if key in document and datetimes.parse(document[key]) is None:
                 return f'Attribute "{key}" has invalid type. {datetimes.DESCRIPTION}'
-        for key, value in document.items():
-            target = columns.get(key)
-            if target is not None:
-                problem = target.check(value)
-                if problem is not None:
-                    return problem
-        return None
+        return problem
 
     def _validate(self, table: TableInfo, document: dict[str, Any]) -> None:
         problem = self._structure_problem(table, document)
@@ -198,17 +233,18 @@ class Rows:
     @staticmethod
     def _stored_data(table: TableInfo, document: dict[str, Any]) -> dict[str, Any]:
         columns = table.available_columns()
+        converted = table.datetime_keys
         return {
-            key: columns[key].store(value)
+            key: columns[key].store(value) if key in converted else value
             for key, value in document.items()
             if key in columns and value is not None
         }
 
     @staticmethod
     def _apply_defaults(table: TableInfo, document: dict[str, Any]) -> None:
-        for column in table.columns:
-            if column.status == "available" and column.default is not None and document.get(column.key) is None:
-                document[column.key] = column.default
+        for key, default in table.defaults:
+            if document.get(key) is None:
+                document[key] = default
 
     @staticmethod
     def _timestamp(document: dict[str, Any], key: str, fallback: str) -> str:
@@ -231,8 +267,8 @@ class Rows:
                 "INSERT INTO rows (table_pk, seq, id, created, updated, permissions, data) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (table.pk, row.seq, row.id, row.created, row.updated, json.dumps(row.permissions),
-                     json.dumps(row.data, ensure_ascii=False, separators=(",", ":")))
+                    (table.pk, row.seq, row.id, row.created, row.updated, _encode_permissions(row.permissions),
+                     _encode_compact(row.data))
                     for row in rows
                 ],
             )
@@ -257,16 +293,16 @@ class Rows:
         connection.executemany(
             "UPDATE rows SET created = ?, updated = ?, permissions = ?, data = ? WHERE table_pk = ? AND seq = ?",
             [
-                (row.created, row.updated, json.dumps(row.permissions),
-                 json.dumps(row.data, ensure_ascii=False, separators=(",", ":")), table.pk, row.seq)
+                (row.created, row.updated, _encode_permissions(row.permissions), _encode_compact(row.data),
+                 table.pk, row.seq)
                 for row in rows
             ],
         )
-        unique = [index for index in table.indexes if index.type == "unique" and index.status == "available"]
+        unique = table.unique_indexes
         if not unique:
             return
         if previous is not None:
-            rows = [row for row in rows if _unique_entries(unique, row) != _unique_entries(unique, previous[row.seq])]
+            rows = [row for row in rows if not _same_unique_entries(unique, row, previous[row.seq])]
         if rows:
             uniques.release(connection, table.pk, [row.seq for row in rows])
             self._claim(connection, table, rows)
@@ -581,9 +617,9 @@ class Rows:
             updated = self._timestamp(document, "$updatedAt", now)
             created = self._timestamp(document, "$createdAt", old.created if old is not None else now)
             merged = dict(given)
-            for column in table.columns:
-                if column.status == "available" and not column.required and column.key not in merged:
-                    merged[column.key] = old_attributes.get(column.key) if old is not None else column.default
+            for key, default in table.optional_defaults:
+                if key not in merged:
+                    merged[key] = old_attributes.get(key) if old is not None else default
             row_permissions = document.get("$permissions")
             if row_permissions is None or (old is not None and sorted(row_permissions) == sorted(old.permissions)):
                 row_permissions = old.permissions if old is not None else []
@@ -688,7 +724,7 @@ class Rows:
                 [*page.params, min(limit, 2**62), offset],
             ).fetchall()
             rows = [
-                StoredRow(int(r[0]), r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5])) for r in found
+                StoredRow(int(r[0]), r[1], r[2], r[3], _permissions(r[4]), json.loads(r[5])) for r in found
             ]
             if plan.cursor_before:
                 rows.reverse()
@@ -705,6 +741,9 @@ class Rows:
         indexed = {name for index in table.available_indexes() if index.type in ("key", "unique")
                    for name in index.columns if not name.startswith("$")}
         for query in plan.filters:
+            if query.method == "equal" and query.attribute in _SYSTEM_LOOKUPS:
+                # The server's internal `_uid`, `_created_at` and `_updated_at` indexes.
+                return f"INDEXED BY {_SYSTEM_LOOKUPS[query.attribute]} "
             if query.method == "equal" and query.attribute in indexed:
                 covering = next(index for index in table.available_indexes() if query.attribute in index.columns)
                 catalog.ensure_lookup(connection, covering)

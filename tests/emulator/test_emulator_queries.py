@@ -117,6 +117,25 @@ def test_equal_on_id_with_100_values_finds_them_all(tables: TablesDB, database: 
     assert (found.total, sorted(row.id for row in found.rows)) == (100, wanted)
 
 
+
+def test_equal_on_system_attributes_keeps_order_and_cursors(tables: TablesDB, database: str, seeded: str) -> None:
+    """Equality on `$id`/`$createdAt`/`$updatedAt` seeks their index; order, cursor and total are unchanged."""
+    wanted = ["r4", "r0", "r2", "r3"]
+    assert ids_of(tables, database, seeded, [Query.equal("$id", wanted)]) == ["r0", "r2", "r3", "r4"]
+    assert ids_of(tables, database, seeded, [Query.equal("$id", wanted), Query.order_desc("count")]) == [
+        "r4", "r3", "r2", "r0"]
+    assert ids_of(tables, database, seeded, [Query.equal("$id", wanted), Query.cursor_after("r2")]) == ["r3", "r4"]
+    assert ids_of(tables, database, seeded, [Query.equal("$id", wanted), Query.cursor_before("r3"),
+                                             Query.limit(1)]) == ["r2"]
+    page = tables.list_rows(database, seeded, [Query.equal("$id", wanted), Query.limit(2), Query.offset(1)])
+    assert (page.total, [row.id for row in page.rows]) == (4, ["r2", "r3"])
+    first = tables.get_row(database, seeded, "r1")
+    same_time = [row.id for row in tables.list_rows(database, seeded, [Query.limit(5)]).rows
+                 if row.createdat == first.createdat]
+    assert ids_of(tables, database, seeded, [Query.equal("$createdAt", first.createdat)]) == same_time
+    assert ids_of(tables, database, seeded, [Query.equal("$updatedAt", first.updatedat)]) == [
+        row.id for row in tables.list_rows(database, seeded, [Query.limit(5)]).rows if row.updatedat == first.updatedat]
+
 @pytest.mark.parametrize(
     ("queries", "message"),
     [

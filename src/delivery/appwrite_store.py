@@ -84,7 +84,7 @@ _QUERY_MAX_CHARS = 4096
 # unused after this long (the server's minimum), writing nothing.
 TRANSACTION_ROWS = BATCH_SIZE * 100
 TRANSACTION_TTL_SECONDS = 60
-_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="appwrite")
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="appwrite")
 _ATTEMPTS = 3
 # History rows read per call (per 100 alerts) by the on-call rules: the newest first.
 HISTORY_LIMIT = 1000

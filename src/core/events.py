@@ -44,11 +44,24 @@ CLAIM_TIMEOUT = timedelta(minutes=2)
 HELD = "held"
 # How many messages of each channel an event led (was the first change carried by): a message counts once.
 MESSAGE_COLUMNS: Mapping[Channel, str] = {channel: f"{channel}Messages" for channel in CHANNELS}
+# The text columns of a history row, in the order `event_rows` gives their values.
+_EVENT_TEXT = ("fingerprint", "alertname", "severity", "instance", "reason", "channels", "receiver", "groupKey")
+
+
+# A delivery asks for the ID of each change several times (flapping, acknowledge links, history rows, claims).
+_EVENT_IDS: dict[str, str] = {}
+_EVENT_IDS_MAX = 8192
 
 
 def event_id(key: str) -> str:
     """36 characters of [0-9a-f], the same for every copy of the same change."""
-    return hashlib.sha256(f"event\n{key}".encode("utf-8", "replace")).hexdigest()[:36]
+    found = _EVENT_IDS.get(key)
+    if found is None:
+        found = hashlib.sha256(f"event\n{key}".encode("utf-8", "replace")).hexdigest()[:36]
+        if len(_EVENT_IDS) >= _EVENT_IDS_MAX:
+            _EVENT_IDS.clear()
+        _EVENT_IDS[key] = found
+    return found
 
 
 def claim_owner(payload: WebhookPayload) -> str:
@@ -164,19 +177,19 @@ def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[Outgo
                 for m, result in zip(messages, results, strict=True)], separators=(",", ":"))
         note = (notes or {}).get(decision.occurrence_key or "", "")
         counts = led.get(key, {}) if decision.occurrence_key else {}
-        text = {
-            "fingerprint": alert.fingerprint,
-            "alertname": alert.alertname,
-            "severity": alert.severity,
-            "instance": alert.labels.get("instance", ""),
-            "reason": _reason(decision, messages) + (f"; {note}" if note else ""),
-            "channels": encoded[listing],
-            "receiver": payload.receiver,
-            "groupKey": payload.group_key,
-        }
+        text = shaper.fit_all(_EVENT_TEXT, (
+            alert.fingerprint,
+            alert.alertname,
+            alert.severity,
+            alert.labels.get("instance", ""),
+            _reason(decision, messages) + (f"; {note}" if note else ""),
+            encoded[listing],
+            payload.receiver,
+            payload.group_key,
+        ))
         rows[row_id] = {
             "$id": row_id,
-            **{column: shaper.fit(column, value) for column, value in text.items()},
+            **text,
             "status": alert.status,
             "startsAt": format_datetime(alert.starts_at),
             "endsAt": format_datetime(alert.ends_at) if alert.ends_at else None,

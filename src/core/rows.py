@@ -13,11 +13,14 @@ from datetime import UTC, datetime
 from functools import cache
 from json.encoder import encode_basestring
 from operator import le
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..formats import clean_text, cut_bytes, cut_chars, format_datetime, parse_datetime
+from .columns import Limits, column_limits, limit
 from .payload import Alert, AlertStatus
-from .schema import TEXT_MAX_BYTES, Table, TextColumn, VarcharColumn, load_schema
+
+if TYPE_CHECKING:
+    from .schema import Table
 
 # Columns that change on every delivery and so never count as a change of the alert itself.
 VOLATILE_COLUMNS = frozenset({"lastReceivedAt"})
@@ -69,12 +72,18 @@ class RowShaper:
     """Builds row values for one table, cutting each string to what its column holds."""
 
     def __init__(self, table: Table) -> None:
-        self._limits: dict[str, tuple[str, int]] = {}
-        for column in table.columns:
-            if isinstance(column, VarcharColumn):
-                self._limits[column.key] = ("chars", column.size)
-            elif isinstance(column, TextColumn):
-                self._limits[column.key] = ("bytes", TEXT_MAX_BYTES)
+        limits = ((column.key, limit(column.type, getattr(column, "size", None))) for column in table.columns)
+        self._use({key: found for key, found in limits if found is not None})
+
+    @classmethod
+    def from_limits(cls, limits: Limits) -> RowShaper:
+        """The shaper of a table whose text columns have these limits (see `columns.column_limits`)."""
+        shaper = cls.__new__(cls)
+        shaper._use(dict(limits))
+        return shaper
+
+    def _use(self, limits: Limits) -> None:
+        self._limits = limits
         self._rooms: dict[tuple[str, ...], tuple[int, ...]] = {}
 
     def fit(self, key: str, value: str) -> str:
@@ -128,10 +137,10 @@ def same_content(new: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
 @cache
 def alerts_shaper() -> RowShaper:
     """The shaper of the `alerts` table as `schema/` describes it."""
-    return RowShaper(load_schema().table("alerts"))
+    return RowShaper.from_limits(column_limits("alerts"))
 
 
 @cache
 def events_shaper() -> RowShaper:
     """The shaper of the `alert_events` table (the history) as `schema/` describes it."""
-    return RowShaper(load_schema().table("alert_events"))
+    return RowShaper.from_limits(column_limits("alert_events"))

@@ -67,6 +67,8 @@ class Context:
     error: Log
 
 
+# The readiness check (`health`); every other GET but `/metrics` and `/ack` is the liveness check.
+HEALTH_PATH = "/health"
 NOT_FOUND = Reply(404, {"error": "not found"})
 UNAUTHORIZED = Reply(401, {"error": "missing or invalid bearer token"}, {"www-authenticate": "Bearer"})
 NO_API_KEY = Reply(500, {"error": "the function has no Appwrite API key; see its error log"})

@@ -61,3 +61,14 @@ class TestDatetimes:
         assert parsed == datetime(2026, 11, 27, 3, 8, 36, 956_000, tzinfo=UTC)
         assert parse_datetime("2026-11-27T08:38:36.956999+05:30") == parsed
         assert parse_datetime("") is None and parse_datetime(None) is None
+
+
+class TestShapers:
+    def test_the_webhook_shapers_cut_as_the_validated_schema_says(self) -> None:
+        """The column sizes read straight from the schema file are those of the validated schema models."""
+        from src.core.rows import RowShaper, events_shaper
+        from src.core.schema import load_schema
+
+        for shaper, table in ((alerts_shaper(), "alerts"), (events_shaper(), "alert_events")):
+            validated = RowShaper(load_schema().table(table))
+            assert shaper._limits == validated._limits and shaper._limits

@@ -39,14 +39,14 @@ def configured_receiver(quoted: str) -> str:
     return _QUOTED_META.sub(r"\1", quoted)
 
 
-class _WireModel(BaseModel):
-    model_config = ConfigDict(
-        frozen=True,
-        extra="ignore",
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-    )
+# Shared by both models rather than inherited from a common base, which pydantic would build too.
+_WIRE = ConfigDict(
+    frozen=True,
+    extra="ignore",
+    alias_generator=to_camel,
+    validate_by_name=True,
+    validate_by_alias=True,
+)
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -57,7 +57,9 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError("the time is outside years 1-9999 once converted to UTC") from None
 
 
-class Alert(_WireModel):
+class Alert(BaseModel):
+    model_config = _WIRE
+
     status: AlertStatus
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
@@ -88,7 +90,9 @@ class Alert(_WireModel):
         return self.labels.get("severity", "").strip().lower() or "none"
 
 
-class WebhookPayload(_WireModel):
+class WebhookPayload(BaseModel):
+    model_config = _WIRE
+
     version: Literal["4"]
     receiver: str
     status: AlertStatus

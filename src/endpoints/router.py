@@ -9,7 +9,6 @@ answer what is wrong; everything else is refused with 500 and a log line.
 from __future__ import annotations
 
 from ..errors import ConfigurationError
-from ..oncall.links import ACK_PATH
 from ..settings import Settings
 from . import webhook
 from .http import HEALTH_PATH, Clock, Context, Log, Reply, Request, StoreFactory
@@ -23,8 +22,6 @@ def handle(request: Request, settings: Settings | ConfigurationError, *, make_st
     method = request.method.upper()
     if method not in ("GET", "HEAD", "POST"):
         return Reply(405, {"error": f"method {method} not allowed"}, {"allow": ALLOWED_METHODS})
-    if method == "HEAD" and request.route in (METRICS_PATH, ACK_PATH):  # a link prefetch must not acknowledge
-        return Reply(405, {"error": f"method {method} not allowed"}, {"allow": "GET"})
     if method != "POST":
         return _read(request, settings, make_store=make_store, now=now, log=log, error=error)
     if isinstance(settings, ConfigurationError):
@@ -42,14 +39,18 @@ def _read(request: Request, settings: Settings | ConfigurationError, *, make_sto
     """GET and HEAD: the readiness check, `/metrics`, `/ack`, else the liveness check."""
     # Only the webhook's modules load with the entrypoint (a cold start serves a delivery first); the others
     # load on their first request.
+    from ..oncall.links import ACK_PATH
     from .health import health, readiness
 
+    method = request.method.upper()
+    if method == "HEAD" and request.route in (METRICS_PATH, ACK_PATH):  # a link prefetch must not acknowledge
+        return Reply(405, {"error": f"method {method} not allowed"}, {"allow": "GET"})
     if request.route == HEALTH_PATH:
         context = None if isinstance(settings, ConfigurationError) else Context(settings, make_store, now, log, error)
         return readiness(request, settings, context)
     if isinstance(settings, ConfigurationError):
         return _headless(request, health(settings))
-    if request.method.upper() == "GET":
+    if method == "GET":
         context = Context(settings, make_store, now, log, error)
         if request.route == METRICS_PATH:
             from . import metrics

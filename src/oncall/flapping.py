@@ -12,7 +12,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.events import event_id
 from ..core.kinds import ANNOUNCING, Kind
@@ -21,10 +21,14 @@ from ..delivery.port import OncallStore
 from ..formats import format_datetime
 from ..messages.digest import Announcement
 from ..messages.render import Linker, Notice, OutgoingMessage
-from ..messages.routing import Route, route
-from .announce import Announced, Signer, Text, group_announcements, minutes, notice_from_row, where
+from ..messages.routing import Route, Target, route
 from .history import HISTORY_LOOKBACK, Event, current_page, histories, latest, oncall_event
 from .policy import Policy
+
+# The messages of the on-call rules load when a flapping or stable message is first worded: a delivery without
+# flapping needs none of them.
+if TYPE_CHECKING:
+    from .announce import Announced, Signer, Text
 
 
 def flapping_key(change_id: str) -> str:
@@ -141,6 +145,8 @@ def due_stables(history: Mapping[str, Sequence[Event]], policy: Policy, now: dat
 
 
 def flapping_text(notice: Notice, changes: int, policy: Policy) -> Text:
+    from .announce import Text, minutes, where
+
     window = minutes(policy.flap_window)
     now_state = "firing" if notice.status == "firing" else "resolved"
     return Text(
@@ -153,6 +159,8 @@ def flapping_text(notice: Notice, changes: int, policy: Policy) -> Text:
 
 
 def stable_text(notice: Notice, stable: Stable, policy: Policy) -> Text:
+    from .announce import Text, minutes, where
+
     state = "FIRING" if notice.status == "firing" else "RESOLVED"
     window = minutes(policy.flap_window)
     body = f"No change for {window} since {format_datetime(stable.since)}; it is {state.lower()} now."
@@ -183,6 +191,13 @@ def _alert(notice: Notice) -> dict[str, str]:
     return {"alertname": notice.alertname, "severity": notice.severity, "instance": notice.instance}
 
 
+def _flapping_announced(notice: Notice, targets: tuple[Target, ...], key: str, link: str,
+                        policy: Policy) -> Announced:
+    from .announce import Announced
+
+    return Announced(flapping_text(notice, policy.flap_count, policy), notice, targets, key, link)
+
+
 def judge_flapping(announcements: Sequence[Announcement], store: OncallStore, *, known: AbstractSet[str],
                    policy: Policy, linker: Linker, shaper: RowShaper, now: datetime) -> DeliveryOncall:
     """Which changes are announced, which become one "flapping" message, which say nothing. Reads the history
@@ -208,19 +223,24 @@ def judge_flapping(announcements: Sequence[Announcement], store: OncallStore, *,
             continue
         key = flapping_key(change.event_id)
         notes[notice.occurrence_key] = "flapping: announced as flapping"
-        text = flapping_text(notice, policy.flap_count, policy)
-        flapping.append(Announced(text, notice, targets, key, linker(notice)))
+        flapping.append(_flapping_announced(notice, targets, key, linker(notice), policy))
         markers.append(oncall_event(
             shaper, kind=Kind.FLAPPING, row_key=key, fingerprint=notice.fingerprint, alert=_alert(notice),
             status=notice.status, starts_at=notice.starts_at, at=now, episode=change.event_id,
             reason=f"{policy.flap_count} changes within {policy.flap_window}: changes not announced until stable"))
-    messages = group_announcements(flapping, "FLAPPING")
+    messages: list[OutgoingMessage] = []
+    if flapping:
+        from .announce import group_announcements
+
+        messages = group_announcements(flapping, "FLAPPING")
     suppressed = sum(1 for note in notes.values() if note.endswith("not announced"))
     return DeliveryOncall(tuple(announced), tuple(messages), tuple(markers), suppressed, notes)
 
 
 def stable_announcement(stable: Stable, row: Mapping[str, Any], history: Sequence[Event], routes: Sequence[Route],
                         policy: Policy, signer: Signer) -> Announced:
+    from .announce import Announced, notice_from_row
+
     """"Stable again", to the alert's targets; while it fires, with the acknowledge link of its current page."""
     key = stable_key(stable.episode)
     notice = notice_from_row(row, key)

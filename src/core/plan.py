@@ -4,6 +4,7 @@ and what was decided for each alert. Pure: the caller reads rows before and carr
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -102,6 +103,8 @@ def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str
     to_write: set[str] = set()
     outcomes: list[AlertOutcome] = []
     announcements: list[Announcement] = []
+    counts = Counter(alert.fingerprint for alert in payload.alerts)
+    repeated = {fingerprint for fingerprint, count in counts.items() if count > 1}
 
     # A payload may carry one fingerprint twice: each state is decided against the one before it.
     for alert in payload.alerts:
@@ -118,13 +121,14 @@ def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str
             if changed or is_heartbeat or _received_long_ago(original, now, received_resolution):
                 to_write.add(alert.fingerprint)
             rows[alert.fingerprint] = {"$id": alert.fingerprint, **row}
-            current[alert.fingerprint] = StoredAlert(
-                status=alert.status,
-                starts_at=to_millis(alert.starts_at),
-                ends_at=parse_datetime(row["endsAt"]),
-                notified_status=decision.notified_status,
-                values=row,
-            )
+            if alert.fingerprint in repeated:  # only a later state of the same alert reads it
+                current[alert.fingerprint] = StoredAlert(
+                    status=alert.status,
+                    starts_at=to_millis(alert.starts_at),
+                    ends_at=parse_datetime(row["endsAt"]),
+                    notified_status=decision.notified_status,
+                    values=row,
+                )
         if decision.announces and not is_heartbeat:
             announcements.append(Announcement(_notice(alert, decision), targets))
         outcomes.append(AlertOutcome(alert.fingerprint, decision, targets,

@@ -68,6 +68,21 @@ class StoredAlert:
         )
 
 
+class TextColumns:
+    """`{key: shaper.fit(key, value)}` of a fixed list of text columns: one row's values at a time."""
+
+    def __init__(self, shaper: RowShaper, keys: tuple[str, ...]) -> None:
+        self._fit = shaper.fit
+        self._keys = keys
+        self._rooms = tuple(shaper.room(key) for key in keys)
+
+    def __call__(self, values: Sequence[str]) -> dict[str, str]:
+        # The common case in one go: ASCII (one byte per character, nothing to replace) that fits every column.
+        if "".join(values).isascii() and all(map(le, map(len, values), self._rooms)):
+            return dict(zip(self._keys, values, strict=True))
+        return {key: self._fit(key, value) for key, value in zip(self._keys, values, strict=True)}
+
+
 class RowShaper:
     """Builds row values for one table, cutting each string to what its column holds."""
 
@@ -84,7 +99,12 @@ class RowShaper:
 
     def _use(self, limits: Limits) -> None:
         self._limits = limits
-        self._rooms: dict[tuple[str, ...], tuple[int, ...]] = {}
+        self._columns: dict[tuple[str, ...], TextColumns] = {}
+        self._row_text = self.text_columns(_ROW_TEXT)
+
+    def room(self, key: str) -> int:
+        """How many ASCII characters the column holds (0 for a column the table does not declare)."""
+        return self._limits.get(key, ("chars", 0))[1]
 
     def fit(self, key: str, value: str) -> str:
         kind, limit = self._limits.get(key, ("chars", 0))
@@ -94,20 +114,17 @@ class RowShaper:
             return clean_text(value)
         return cut_chars(value, limit) if kind == "chars" else cut_bytes(value, limit)
 
-    def fit_all(self, keys: tuple[str, ...], values: Sequence[str]) -> dict[str, str]:
-        """`{key: fit(key, value)}` of columns and their values, in order."""
-        rooms = self._rooms.get(keys)
-        if rooms is None:
-            rooms = self._rooms[keys] = tuple(self._limits.get(key, ("chars", 0))[1] for key in keys)
-        # The common case in one go: ASCII (one byte per character, nothing to replace) that fits every column.
-        if "".join(values).isascii() and all(map(le, map(len, values), rooms)):
-            return dict(zip(keys, values, strict=True))
-        return {key: self.fit(key, value) for key, value in zip(keys, values, strict=True)}
+    def text_columns(self, keys: tuple[str, ...]) -> TextColumns:
+        """What fits the values of these text columns, in this order, in one go."""
+        found = self._columns.get(keys)
+        if found is None:
+            found = self._columns[keys] = TextColumns(self, keys)
+        return found
 
     def row(self, alert: Alert, *, receiver: str, group_key: str, received_at: datetime,
             notified_status: str) -> dict[str, Any]:
         labels, annotations = alert.labels, alert.annotations
-        values: dict[str, Any] = self.fit_all(_ROW_TEXT, (
+        values: dict[str, Any] = self._row_text((
             alert.fingerprint,
             labels.get("alertname", ""),
             alert.severity,
@@ -131,7 +148,7 @@ class RowShaper:
 
 def same_content(new: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
     """True when a delivery would change nothing but the columns that change every time."""
-    return all(stored.get(key) == value for key, value in new.items() if key not in VOLATILE_COLUMNS)
+    return {key for key, value in new.items() if stored.get(key) != value} <= VOLATILE_COLUMNS
 
 
 @cache

@@ -7,6 +7,7 @@ per 100 alerts) when FLAP_COUNT > 0; the scheduled run finds the open flapping e
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -98,12 +99,17 @@ def judge_changes(changes: Sequence[Change], history: Mapping[str, Sequence[Even
     ours = {change.event_id for change in changes}
     added: dict[str, list[Event]] = {}
     verdicts: list[FlapVerdict] = []
+    repeated = {fingerprint for fingerprint, count in Counter(c.fingerprint for c in changes).items() if count > 1}
     for change in changes:
         if policy.flap_count <= 0:
             verdicts.append(FlapVerdict.NORMAL)
             continue
         past = [e for e in history.get(change.fingerprint, ()) if e.id not in ours and e.episode not in ours]
         past += added.get(change.fingerprint, [])
+        if not past and policy.flap_count > 1 and change.fingerprint not in repeated:
+            # A first flip with nothing before it cannot be flapping, and no later change of this delivery reads it.
+            verdicts.append(FlapVerdict.NORMAL)
+            continue
         itself = Event(change.event_id, change.fingerprint, Kind.FIRED, change.status, now, now)
         mine = added.setdefault(change.fingerprint, [])
         mine.append(itself)

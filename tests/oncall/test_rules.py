@@ -147,6 +147,17 @@ class TestFlapping:
                                  POLICY, T0 + minutes(6))
         assert verdicts == [FlapVerdict.NORMAL, FlapVerdict.START, FlapVerdict.SUPPRESS]
 
+    def test_without_history_only_changes_within_the_delivery_count(self) -> None:
+        """No history: a single change is announced; one alert flipping within a delivery still counts each flip,
+        and with FLAP_COUNT=1 a first change is already flapping."""
+        now = T0 + minutes(1)
+        flips = [Change("y1", FP, "firing"), Change("y2", FP, "resolved"), Change("y3", FP, "firing")]
+        assert judge_changes([Change("y0", "other", "firing")], {}, POLICY, now) == [FlapVerdict.NORMAL]
+        assert judge_changes([*flips, Change("y4", FP, "resolved")], {}, POLICY, now) == [
+            FlapVerdict.NORMAL, FlapVerdict.NORMAL, FlapVerdict.NORMAL, FlapVerdict.START]
+        assert judge_changes([Change("y0", "other", "firing")], {}, Policy(flap_count=1), now) == [
+            FlapVerdict.START]
+
     def test_flap_count_zero_turns_it_off(self) -> None:
         """FLAP_COUNT=0: every change is announced."""
         policy = Policy(flap_count=0)

@@ -14,11 +14,13 @@ from src.formats import format_datetime
 from src.oncall.acknowledge import AckVerdict, judge_ack
 from src.oncall.announce import notice_from_row
 from src.oncall.escalate import escalation_due
-from src.oncall.flapping import Change, FlapVerdict, due_stables, judge_changes, open_flap
+from src.oncall.flapping import Change, FlapVerdict, judge_changes, open_flap
 from src.oncall.history import Event, first_firing_episode, histories
 from src.oncall.links import AckLink, episode_tag, expiry_for
 from src.oncall.policy import Policy
-from src.oncall.sms_budget import Held, SmsCandidate, apply_sms_budget, due_summaries, summary_text
+from src.oncall.sms_budget import SmsCandidate, apply_sms_budget
+from src.oncall.sms_summary import Held, due_summaries, summary_text
+from src.oncall.stable import due_stables
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 FP = "ffdd78bd7f1cd0ed"

@@ -65,6 +65,8 @@ TABLE_ID_VARIABLES = (ENV_TABLE_ID, ENV_EVENTS_TABLE_ID, ENV_SMS_TABLE_ID)
 
 @dataclass(frozen=True)
 class Settings:
+    """The function's configuration, read and validated once (`load_settings`)."""
+
     webhook_tokens: tuple[str, ...]
     endpoint: str
     project_id: str

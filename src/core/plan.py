@@ -26,6 +26,9 @@ RECEIVED_RESOLUTION = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class AlertOutcome:
+    """What was decided for one alert of a delivery, where it would be announced, and whether its row is new
+    or changed."""
+
     fingerprint: str
     decision: Decision
     targets: tuple[Target, ...]
@@ -38,6 +41,9 @@ Decider = Callable[[StoredAlert | None, Delivered], Decision]
 
 @dataclass(frozen=True)
 class DeliveryPlan:
+    """One delivery's plan: the rows to write, the messages to send, each alert's outcome, and the
+    announcements the messages were grouped from."""
+
     rows: tuple[dict[str, Any], ...]
     messages: tuple[OutgoingMessage, ...]
     outcomes: tuple[AlertOutcome, ...]

@@ -30,6 +30,8 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True)
 class Request:
+    """An execution's request as the endpoints read it: header names lower-cased, the body as bytes."""
+
     method: str
     path: str
     headers: Mapping[str, str]

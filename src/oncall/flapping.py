@@ -142,6 +142,8 @@ def flapping_text(notice: Notice, changes: int, policy: Policy) -> Text:
 
 @dataclass(frozen=True)
 class DeliveryOncall:
+    """What the flapping rule makes of a delivery's announcements."""
+
     # Flapping: the announcements that are announced as usual, and the messages replacing the others.
     announced: tuple[Announcement, ...]
     flapping_messages: tuple[OutgoingMessage, ...] = ()

@@ -20,6 +20,8 @@ SMS_WINDOW = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class SmsCandidate:
+    """An SMS about to go out: its message ID, its topic, and how many alerts it stands for."""
+
     message_id: str
     topic: str
     alerts: int
@@ -27,6 +29,8 @@ class SmsCandidate:
 
 @dataclass(frozen=True)
 class BudgetDecision:
+    """Which SMS go out and which are held, by message ID."""
+
     send: tuple[str, ...]
     hold: tuple[str, ...]
 
@@ -58,6 +62,8 @@ SENT, HELD, SUMMARY, SUMMARISED = "sent", "held", "summary", "summarised"
 
 @dataclass(frozen=True)
 class Gated:
+    """A delivery's messages once the SMS budget had its say: those sent, and the SMS held back."""
+
     send: tuple[OutgoingMessage, ...]
     held: tuple[OutgoingMessage, ...]
 

@@ -63,7 +63,7 @@ RESOURCE_ID_DEFAULTS: Mapping[str, str] = {
 TABLE_ID_VARIABLES = (ENV_TABLE_ID, ENV_EVENTS_TABLE_ID, ENV_SMS_TABLE_ID)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ hides the secrets
 class Settings:
     """The function's configuration, read and validated once (`load_settings`)."""
 

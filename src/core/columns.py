@@ -16,7 +16,7 @@ TEXT_MAX_BYTES = 65_535
 Limits = dict[str, tuple[str, int]]
 
 
-def limit(column_type: str, size: int | None) -> tuple[str, int] | None:
+def text_limit(column_type: str, size: int | None) -> tuple[str, int] | None:
     """The limit of a column of this type (`size`: a varchar's), None when it holds no free text."""
     if column_type == "varchar" and size is not None:
         return "chars", size
@@ -29,6 +29,6 @@ def column_limits(table_id: str, path: Path = SCHEMA_FILE) -> Limits:
     """The limit of each text column of a table the schema file declares."""
     for table in json.loads(path.read_bytes())["tables"]:
         if table["id"] == table_id:
-            limits = ((column["key"], limit(column["type"], column.get("size"))) for column in table["columns"])
+            limits = ((column["key"], text_limit(column["type"], column.get("size"))) for column in table["columns"])
             return {key: found for key, found in limits if found is not None}
     raise KeyError(table_id)

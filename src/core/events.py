@@ -170,9 +170,8 @@ def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[Outgo
         row_id = event_id(key)
         if row_id in rows:  # the same stale state twice in one payload is one change
             continue
-        announced = decision.occurrence_key is not None
-        pending = claim is not None and announced
-        listing = (tuple(carriers.get(key, ())) if announced else (), pending)
+        pending = claim is not None and decision.occurrence_key is not None
+        listing = (tuple(carriers.get(key, ())) if decision.occurrence_key else (), pending)
         description = described.get(listing)
         if description is None:
             carried = [messages[index] for index in listing[0]]
@@ -184,7 +183,7 @@ def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[Outgo
                 for m, result in zip(carried, results, strict=True)], separators=(",", ":")), _digests(carried))
         channels, digests = description
         note = (notes or {}).get(decision.occurrence_key or "", "")
-        first_of = led.get(key) if announced else None
+        first_of = led.get(key) if decision.occurrence_key else None
         text = fit_text((
             alert.fingerprint,
             alert.alertname,

@@ -16,7 +16,7 @@ from operator import le
 from typing import TYPE_CHECKING, Any
 
 from ..formats import clean_text, cut_bytes, cut_chars, format_datetime, parse_datetime
-from .columns import Limits, column_limits, limit
+from .columns import Limits, column_limits, text_limit
 from .payload import Alert, AlertStatus
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class RowShaper:
     """Builds row values for one table, cutting each string to what its column holds."""
 
     def __init__(self, table: Table) -> None:
-        limits = ((column.key, limit(column.type, getattr(column, "size", None))) for column in table.columns)
+        limits = ((column.key, text_limit(column.type, getattr(column, "size", None))) for column in table.columns)
         self._use({key: found for key, found in limits if found is not None})
 
     @classmethod

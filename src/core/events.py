@@ -103,6 +103,8 @@ def completed(claims: Sequence[Mapping[str, Any]], sent_now: set[str],
     Whole rows: an upsert must carry the required columns even to change two."""
     # The changes a digest carries all name the same messages: decode and encode each distinct list once.
     done: dict[str, str] = {}
+    # The claims of one delivery share their columns: find the ones to carry (not Appwrite's `$...`) once.
+    kept: dict[tuple[str, ...], list[str]] = {}
     rows: list[dict[str, Any]] = []
     for row in claims:
         raw = str(row.get("channels") or "[]")
@@ -114,8 +116,10 @@ def completed(claims: Sequence[Mapping[str, Any]], sent_now: set[str],
                         entry["messageId"] = renamed[entry["messageId"]]
                     entry["result"] = SENT if entry.get("messageId") in sent_now else ALREADY_SENT
             done[raw] = json.dumps(channels, separators=(",", ":"))
-        columns = {key: value for key, value in row.items() if not key.startswith("$")}
-        rows.append({"$id": row["$id"], **columns, "channels": done[raw], "claim": None})
+        shape = tuple(row)
+        if shape not in kept:
+            kept[shape] = [key for key in shape if not key.startswith("$")]
+        rows.append({"$id": row["$id"], **{key: row[key] for key in kept[shape]}, "channels": done[raw], "claim": None})
     return rows
 
 

@@ -161,6 +161,7 @@ def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[Outgo
         counts[message.channel] = counts.get(message.channel, 0) + 1
 
     rows: dict[str, dict[str, Any]] = {}
+    at = format_datetime(now)
     fit_text = shaper.text_columns(_EVENT_TEXT)
     # The changes a digest carries name the same messages: describe each distinct list once (the `channels`
     # column, and what the digests add to the reason).
@@ -204,7 +205,7 @@ def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[Outgo
             "status": alert.status,
             "startsAt": format_datetime(alert.starts_at),
             "endsAt": format_datetime(alert.ends_at) if alert.ends_at else None,
-            "at": format_datetime(now),
+            "at": at,
             "kind": decision.kind.value,
             **({column: first_of.get(channel, 0) for channel, column in MESSAGE_COLUMNS.items()} if first_of
                else _NO_MESSAGES),

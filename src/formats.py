@@ -11,22 +11,47 @@ _CUT_MARK = "…"
 
 def to_millis(moment: datetime) -> datetime:
     """Appwrite keeps datetimes at millisecond precision; compare and store at that precision only."""
+    if moment.tzinfo is UTC and not moment.microsecond % 1000:
+        return moment  # already there (the payload's times are in UTC)
     moment = moment.astimezone(UTC)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+# The times a delivery formats repeat (an alert's start in its row, history row and claim; `now` in every row), and
+# equal aware datetimes are the same instant, so the same text: remember the last few thousand, and likewise the
+# stored times parsed.
+_FORMATTED: dict[datetime, str] = {}
+_FORMATTED_MAX = 4096
+
+
 def format_datetime(moment: datetime) -> str:
     """The form Appwrite returns (`2026-11-27T03:08:36.956+00:00`), so stored and sent values compare equal."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    text = _FORMATTED.get(moment)
+    if text is None:
+        text = moment.astimezone(UTC).isoformat(timespec="milliseconds")
+        if moment.tzinfo is not None:  # a naive time means the machine's zone, which may change
+            if len(_FORMATTED) >= _FORMATTED_MAX:
+                _FORMATTED.clear()
+            _FORMATTED[moment] = text
+    return text
+
+
+_PARSED: dict[str, datetime] = {}
 
 
 def parse_datetime(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return to_millis(parsed)
+    parsed = _PARSED.get(value)
+    if parsed is None:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        parsed = to_millis(parsed)
+        if len(_PARSED) >= _FORMATTED_MAX:
+            _PARSED.clear()
+        _PARSED[value] = parsed
+    return parsed
 
 
 def clean_text(text: str) -> str:

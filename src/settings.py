@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from pydantic import ValidationError
@@ -17,9 +18,12 @@ from pydantic import ValidationError
 from .errors import ConfigurationError
 from .ids import is_appwrite_id
 from .messages.routing import CHANNELS, Channel, Route, default_routes, parse_routes
-from .oncall.delivery_status import FallbackTarget
-from .oncall.heartbeat import HEARTBEAT_CHANNELS, Heartbeat
 from .oncall.policy import Policy
+
+# The dead-man's switch and the fallback are off unless configured: their modules load when they are.
+if TYPE_CHECKING:
+    from .oncall.delivery_status import FallbackTarget
+    from .oncall.heartbeat import Heartbeat
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 # Alertmanager gives up on a receiver after max(group_interval, 10 s) and sends again: answer before that.
@@ -59,8 +63,10 @@ RESOURCE_ID_DEFAULTS: Mapping[str, str] = {
 TABLE_ID_VARIABLES = (ENV_TABLE_ID, ENV_EVENTS_TABLE_ID, ENV_SMS_TABLE_ID)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ hides the secrets
 class Settings:
+    """The function's configuration, read and validated once (`load_settings`)."""
+
     webhook_tokens: tuple[str, ...]
     endpoint: str
     project_id: str
@@ -179,6 +185,8 @@ def _heartbeat(env: Mapping[str, str], ids: Mapping[str, str], problems: list[st
         problems.append(f"HEARTBEAT_ALERT must be an alert name of at most {_ALERTNAME_MAX_CHARS} characters on "
                         "one line (the alertname label of the always-firing alert, e.g. Watchdog)")
         return None
+    from .oncall.heartbeat import Heartbeat
+
     interval = _integer(env, "HEARTBEAT_INTERVAL", DEFAULT_HEARTBEAT_INTERVAL_MINUTES, problems, 1, 1440)
     grace = _integer(env, "HEARTBEAT_GRACE", DEFAULT_HEARTBEAT_GRACE_MINUTES, problems, 1, 1440)
     topic = env.get("HEARTBEAT_TOPIC_ID", "").strip() or ids[ENV_CRITICAL_TOPIC_ID]
@@ -350,6 +358,8 @@ def read_fallback(env: Mapping[str, str], problems: list[str]) -> tuple[Fallback
     if not isinstance(entries, list):
         problems.append('ALERT_FALLBACK must be a JSON list of {"topic": ..., "channel": ...}')
         return ()
+    from .oncall.delivery_status import FallbackTarget
+
     targets: list[FallbackTarget] = []
     for index, entry in enumerate(entries):
         topic = entry.get("topic") if isinstance(entry, dict) else None
@@ -402,6 +412,8 @@ def topic_channels(routes: Iterable[Route], heartbeat: Heartbeat | None = None,
     for named in routes:
         add(named.topic, f"route {named.name}", named.channels)
     if heartbeat is not None:
+        from .oncall.heartbeat import HEARTBEAT_CHANNELS
+
         add(heartbeat.topic, "heartbeat", HEARTBEAT_CHANNELS)
     for target in fallback:
         add(target.topic, "fallback", (target.channel,))

@@ -45,11 +45,25 @@ CLAIM_TIMEOUT = timedelta(minutes=2)
 HELD = "held"
 # How many messages of each channel an event led (was the first change carried by): a message counts once.
 MESSAGE_COLUMNS: Mapping[Channel, str] = {channel: f"{channel}Messages" for channel in CHANNELS}
+_NO_MESSAGES: Mapping[str, int] = {column: 0 for column in MESSAGE_COLUMNS.values()}
+# The text columns of a history row, in the order `event_rows` gives their values.
+_EVENT_TEXT = ("fingerprint", "alertname", "severity", "instance", "reason", "channels", "receiver", "groupKey")
+
+
+# A delivery asks for the ID of each change several times (flapping, acknowledge links, history rows, claims).
+_EVENT_IDS: dict[str, str] = {}
+_EVENT_IDS_MAX = 8192
 
 
 def event_id(key: str) -> str:
     """36 characters of [0-9a-f], the same for every copy of the same change."""
-    return hashlib.sha256(f"event\n{key}".encode("utf-8", "replace")).hexdigest()[:36]
+    found = _EVENT_IDS.get(key)
+    if found is None:
+        found = hashlib.sha256(f"event\n{key}".encode("utf-8", "replace")).hexdigest()[:36]
+        if len(_EVENT_IDS) >= _EVENT_IDS_MAX:
+            _EVENT_IDS.clear()
+        _EVENT_IDS[key] = found
+    return found
 
 
 def claim_owner(payload: WebhookPayload) -> str:
@@ -91,6 +105,8 @@ def completed(claims: Sequence[Mapping[str, Any]], sent_now: set[str],
     SMS stays counted in its claim's `smsMessages`: only the delivery itself knows which change led it.)"""
     # The changes a digest carries all name the same messages: decode and encode each distinct list once.
     done: dict[str, str] = {}
+    # The claims of one delivery share their columns: find the ones to carry (not Appwrite's `$...`) once.
+    kept: dict[tuple[str, ...], list[str]] = {}
     rows: list[dict[str, Any]] = []
     for row in claims:
         raw = str(row.get("channels") or "[]")
@@ -103,8 +119,10 @@ def completed(claims: Sequence[Mapping[str, Any]], sent_now: set[str],
                     message = entry.get("messageId")
                     entry["result"] = HELD if message in held else SENT if message in sent_now else ALREADY_SENT
             done[raw] = json.dumps(channels, separators=(",", ":"))
-        columns = {key: value for key, value in row.items() if not key.startswith("$")}
-        rows.append({"$id": row["$id"], **columns, "channels": done[raw], "claim": None})
+        shape = tuple(row)
+        if shape not in kept:
+            kept[shape] = [key for key in shape if not key.startswith("$")]
+        rows.append({"$id": row["$id"], **{key: row[key] for key in kept[shape]}, "channels": done[raw], "claim": None})
     return rows
 
 
@@ -116,12 +134,13 @@ def change_key(alert: Alert, decision: Decision) -> str:
     return f"{alert.fingerprint}|{format_datetime(alert.starts_at)}|{alert.status}|{ends}|{decision.kind.value}"
 
 
-def _reason(decision: Decision, carriers: Sequence[OutgoingMessage]) -> str:
+def _digests(carriers: Sequence[OutgoingMessage]) -> str:
+    """What a change's reason adds when digests carry it: their sizes."""
     sizes = sorted({len(m.occurrence_keys) for m in carriers if len(m.occurrence_keys) > 1}, reverse=True)
     if not sizes:
-        return decision.reason
+        return ""
     noun = "digest" if len(sizes) == 1 else "digests"
-    return f"{decision.reason}; {noun} of {', '.join(str(size) for size in sizes)}"
+    return f"; {noun} of {', '.join(str(size) for size in sizes)}"
 
 
 def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[OutgoingMessage], *,
@@ -133,18 +152,23 @@ def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[Outgo
     With `claim` (an owner), the rows of announced changes are claims: their messages are still `pending`."""
     created_now = {message.message_id for message in sent}
     held_ids = {message.message_id for message in held}
-    carriers: dict[str, list[OutgoingMessage]] = {}
+    messages = (*plan.messages, *held)
+    carriers: dict[str, list[int]] = {}  # by occurrence key, the messages (by index) that carry it
     led: dict[str, dict[Channel, int]] = {}
-    for message in (*plan.messages, *held):
+    for index, message in enumerate(messages):
         for key in message.occurrence_keys:
-            carriers.setdefault(key, []).append(message)
+            carriers.setdefault(key, []).append(index)
         if message.message_id in held_ids:
             continue
         counts = led.setdefault(message.occurrence_keys[0], {})
         counts[message.channel] = counts.get(message.channel, 0) + 1
 
     rows: dict[str, dict[str, Any]] = {}
-    encoded: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
+    at = format_datetime(now)
+    fit_text = shaper.text_columns(_EVENT_TEXT)
+    # The changes a digest carries name the same messages: describe each distinct list once (the `channels`
+    # column, and what the digests add to the reason).
+    described: dict[tuple[tuple[int, ...], bool], tuple[str, str]] = {}
     # One outcome per alert of the payload, in order (plan_delivery decides them one by one).
     for alert, outcome in zip(payload.alerts, plan.outcomes, strict=True):
         decision = outcome.decision
@@ -154,38 +178,40 @@ def event_rows(payload: WebhookPayload, plan: DeliveryPlan, sent: Sequence[Outgo
         row_id = event_id(key)
         if row_id in rows:  # the same stale state twice in one payload is one change
             continue
-        messages = carriers.get(key, []) if decision.occurrence_key else []
         pending = claim is not None and decision.occurrence_key is not None
-        results = tuple(HELD if m.message_id in held_ids else PENDING if pending
-                        else SENT if m.message_id in created_now else ALREADY_SENT for m in messages)
-        # The changes a digest carries name the same messages: encode each distinct list once.
-        listing = (tuple(m.message_id for m in messages), results)
-        if listing not in encoded:
-            encoded[listing] = json.dumps([
+        listing = (tuple(carriers.get(key, ())) if decision.occurrence_key else (), pending)
+        description = described.get(listing)
+        if description is None:
+            carried = [messages[index] for index in listing[0]]
+            results = [HELD if m.message_id in held_ids else PENDING if pending
+                       else SENT if m.message_id in created_now else ALREADY_SENT for m in carried]
+            description = described[listing] = (json.dumps([
                 {"topic": m.topic, "channel": m.channel, "messageId": m.message_id, "result": result,
                  "alerts": len(m.occurrence_keys)}
-                for m, result in zip(messages, results, strict=True)], separators=(",", ":"))
+                for m, result in zip(carried, results, strict=True)], separators=(",", ":")), _digests(carried))
+        channels, digests = description
         note = (notes or {}).get(decision.occurrence_key or "", "")
-        counts = led.get(key, {}) if decision.occurrence_key else {}
-        text = {
-            "fingerprint": alert.fingerprint,
-            "alertname": alert.alertname,
-            "severity": alert.severity,
-            "instance": alert.labels.get("instance", ""),
-            "reason": _reason(decision, messages) + (f"; {note}" if note else ""),
-            "channels": encoded[listing],
-            "receiver": payload.receiver,
-            "groupKey": payload.group_key,
-        }
+        first_of = led.get(key) if decision.occurrence_key else None
+        text = fit_text((
+            alert.fingerprint,
+            alert.alertname,
+            alert.severity,
+            alert.labels.get("instance", ""),
+            decision.reason + digests + (f"; {note}" if note else ""),
+            channels,
+            payload.receiver,
+            payload.group_key,
+        ))
         rows[row_id] = {
             "$id": row_id,
-            **{column: shaper.fit(column, value) for column, value in text.items()},
+            **text,
             "status": alert.status,
             "startsAt": format_datetime(alert.starts_at),
             "endsAt": format_datetime(alert.ends_at) if alert.ends_at else None,
-            "at": format_datetime(now),
+            "at": at,
             "kind": decision.kind.value,
-            **{column: counts.get(channel, 0) for channel, column in MESSAGE_COLUMNS.items()},
+            **({column: first_of.get(channel, 0) for channel, column in MESSAGE_COLUMNS.items()} if first_of
+               else _NO_MESSAGES),
             "claim": claim if pending else None,
         }
     return list(rows.values())

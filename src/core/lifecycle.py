@@ -31,6 +31,9 @@ class Delivered:
 
 @dataclass(frozen=True)
 class Decision:
+    """What a delivered state means for one alert: its kind and why, what people know once it is carried out,
+    and the occurrence key its announcement goes out under (None when it announces nothing)."""
+
     kind: Kind
     reason: str
     # The status people have been told about once this decision is carried out.

@@ -16,6 +16,8 @@ UNDELIVERED: Outcome = "undelivered"
 
 @dataclass(frozen=True)
 class MessageStatus:
+    """What Appwrite says of a message: its status, how many recipients it reached, and its errors."""
+
     status: str
     delivered_total: int
     errors: tuple[str, ...]

@@ -39,14 +39,14 @@ def configured_receiver(quoted: str) -> str:
     return _QUOTED_META.sub(r"\1", quoted)
 
 
-class _WireModel(BaseModel):
-    model_config = ConfigDict(
-        frozen=True,
-        extra="ignore",
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-    )
+# Shared by both models rather than inherited from a common base, which pydantic would build too.
+_WIRE = ConfigDict(
+    frozen=True,
+    extra="ignore",
+    alias_generator=to_camel,
+    validate_by_name=True,
+    validate_by_alias=True,
+)
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -57,7 +57,9 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError("the time is outside years 1-9999 once converted to UTC") from None
 
 
-class Alert(_WireModel):
+class Alert(BaseModel):
+    model_config = _WIRE
+
     status: AlertStatus
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
@@ -88,7 +90,9 @@ class Alert(_WireModel):
         return self.labels.get("severity", "").strip().lower() or "none"
 
 
-class WebhookPayload(_WireModel):
+class WebhookPayload(BaseModel):
+    model_config = _WIRE
+
     version: Literal["4"]
     receiver: str
     status: AlertStatus
@@ -148,6 +152,44 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
+_SEPARATOR = "\0"
+# The field names of the wire form are strings of the payload too (a secret could, absurdly, be one).
+_FIELD_NAMES = _SEPARATOR.join(
+    field.alias or name for model in (WebhookPayload, Alert) for name, field in model.model_fields.items())
+# A secret made of these characters only could hide in a datetime as serialised: such a secret is looked for in
+# the serialised payload.
+_DATETIME_CHARS = frozenset("0123456789-+:.TZ")
+
+
+def _joined_strings(payload: WebhookPayload) -> str:
+    """Every decoded string of the payload (keys included) joined by NUL, which no environment variable holds."""
+    parts: list[str] = [_FIELD_NAMES, payload.version, payload.receiver, payload.status, payload.external_url,
+                        payload.group_key]
+    for labels in (payload.group_labels, payload.common_labels, payload.common_annotations):
+        parts += labels
+        parts += labels.values()
+    for alert in payload.alerts:
+        parts += alert.labels
+        parts += alert.labels.values()
+        parts += alert.annotations
+        parts += alert.annotations.values()
+        parts += (alert.status, alert.generator_url, alert.fingerprint)
+    return _SEPARATOR.join(parts)
+
+
+def _holds_secret(payload: WebhookPayload, secrets: tuple[str, ...]) -> bool:
+    # One substring search over all strings at once instead of one per string; a secret the joined form could
+    # not answer for exactly (it holds the separator, or could be part of a serialised datetime) is looked for
+    # string by string in the serialised payload.
+    unusual = [s for s in secrets if _SEPARATOR in s or set(s) <= _DATETIME_CHARS]
+    if unusual:
+        data = payload.model_dump(mode="json", by_alias=True)
+        if any(secret in text for text in _strings(data) for secret in unusual):
+            return True
+    joined = _joined_strings(payload)
+    return any(secret in joined for secret in secrets if secret not in unusual)
+
+
 def _replaced(value: Any, secrets: tuple[str, ...], mark: str) -> Any:
     if isinstance(value, str):
         for secret in secrets:
@@ -164,7 +206,7 @@ def without_secrets(payload: WebhookPayload, secrets: Iterable[str], mark: str =
     """The payload with every configured secret blanked out of its decoded strings, however the JSON spelled
     them (escapes included), so a token copied into a label is never stored, sent on or logged."""
     wanted = tuple(secret for secret in secrets if secret)
-    data = payload.model_dump(mode="json", by_alias=True)
-    if not any(secret in text for text in _strings(data) for secret in wanted):
+    if not wanted or not _holds_secret(payload, wanted):
         return payload
+    data = payload.model_dump(mode="json", by_alias=True)
     return WebhookPayload.model_validate(_replaced(data, wanted, mark))

@@ -4,6 +4,7 @@ and what was decided for each alert. Pure: the caller reads rows before and carr
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -25,6 +26,9 @@ RECEIVED_RESOLUTION = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class AlertOutcome:
+    """What was decided for one alert of a delivery, where it would be announced, and whether its row is new
+    or changed."""
+
     fingerprint: str
     decision: Decision
     targets: tuple[Target, ...]
@@ -37,6 +41,9 @@ Decider = Callable[[StoredAlert | None, Delivered], Decision]
 
 @dataclass(frozen=True)
 class DeliveryPlan:
+    """One delivery's plan: the rows to write, the messages to send, each alert's outcome, and the
+    announcements the messages were grouped from."""
+
     rows: tuple[dict[str, Any], ...]
     messages: tuple[OutgoingMessage, ...]
     outcomes: tuple[AlertOutcome, ...]
@@ -102,6 +109,8 @@ def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str
     to_write: set[str] = set()
     outcomes: list[AlertOutcome] = []
     announcements: list[Announcement] = []
+    counts = Counter(alert.fingerprint for alert in payload.alerts)
+    repeated = {fingerprint for fingerprint, count in counts.items() if count > 1}
 
     # A payload may carry one fingerprint twice: each state is decided against the one before it.
     for alert in payload.alerts:
@@ -118,13 +127,14 @@ def plan_delivery(payload: WebhookPayload, stored_rows: Mapping[str, Mapping[str
             if changed or is_heartbeat or _received_long_ago(original, now, received_resolution):
                 to_write.add(alert.fingerprint)
             rows[alert.fingerprint] = {"$id": alert.fingerprint, **row}
-            current[alert.fingerprint] = StoredAlert(
-                status=alert.status,
-                starts_at=to_millis(alert.starts_at),
-                ends_at=parse_datetime(row["endsAt"]),
-                notified_status=decision.notified_status,
-                values=row,
-            )
+            if alert.fingerprint in repeated:  # only a later state of the same alert reads it
+                current[alert.fingerprint] = StoredAlert(
+                    status=alert.status,
+                    starts_at=to_millis(alert.starts_at),
+                    ends_at=parse_datetime(row["endsAt"]),
+                    notified_status=decision.notified_status,
+                    values=row,
+                )
         if decision.announces and not is_heartbeat:
             announcements.append(Announcement(_notice(alert, decision), targets))
         outcomes.append(AlertOutcome(alert.fingerprint, decision, targets,

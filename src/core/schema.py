@@ -14,14 +14,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..ids import AppwriteId
-
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "appwrite.schema.json"
+from .columns import SCHEMA_FILE as SCHEMA_FILE
+from .columns import TEXT_MAX_BYTES as TEXT_MAX_BYTES
 
 # Appwrite's Key validator: at most 36 characters of [A-Za-z0-9._-], not starting with _ . or -.
 Key = AppwriteId
-
-# A `text` column holds at most this many UTF-8 bytes (Appwrite's ByteLength validator).
-TEXT_MAX_BYTES = 65_535
 
 
 class _Spec(BaseModel):

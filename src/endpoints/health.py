@@ -1,6 +1,6 @@
 """The health checks. `GET /health` (and `HEAD`) is the readiness check: 200 only when the variables are valid,
 the API key is accepted with every scope the function needs, and the database, its tables and every topic a
-setting names exist; else 503 naming each failed check and what to do (`core.readiness`). Its verdict is kept
+setting names exist; else 503 naming each failed check and what to do (`core.readiness_checks`). Its verdict is kept
 `READINESS_TTL` in the warm process, so a probe every few seconds costs Appwrite nothing most of the time.
 
 Any other `GET` is the liveness check: it says whether the variables are valid (500 naming each problem,
@@ -15,14 +15,13 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..core.readiness import CHECKS, FALLBACK_LOOKBACK, Failure, Status, Verdict, judge, misconfigured, wanted
+from ..core.readiness_checks import CHECKS, FALLBACK_LOOKBACK, Failure, Status, Verdict, judge, misconfigured, wanted
 from ..errors import ConfigurationError
 from ..formats import format_datetime
 from ..settings import ENV_EVENTS_TABLE_ID, ENV_SMS_TABLE_ID, ENV_TABLE_ID, Settings, topic_channels
-from .http import Context, Reply, Request, open_store
+from .http import HEALTH_PATH, Context, Reply, Request, open_store
 
 SERVICE_NAME = "alert-processor"
-HEALTH_PATH = "/health"
 READINESS_TTL = timedelta(seconds=10)
 # Once every scope was found held, the scope probes (four calls) are repeated only this often: a probe between
 # them costs the topics and tables reads (and, with ALERT_FALLBACK, the failed fallbacks read).

@@ -12,14 +12,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..delivery.port import Store
 from ..errors import AppwriteError, TransientAppwriteError
-from ..oncall.announce import Signer
-from ..oncall.links import base_url
+from ..messages.render import Linker, no_links
 from ..settings import Settings
 from .auth import refusal
+
+if TYPE_CHECKING:
+    from ..oncall.announce import Signer
 
 Log = Callable[[str], None]
 StoreFactory = Callable[[Settings, str, float], Store]
@@ -28,6 +30,8 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True)
 class Request:
+    """An execution's request as the endpoints read it: header names lower-cased, the body as bytes."""
+
     method: str
     path: str
     headers: Mapping[str, str]
@@ -67,6 +71,8 @@ class Context:
     error: Log
 
 
+# The readiness check (`health`); every other GET but `/metrics` and `/ack` is the liveness check.
+HEALTH_PATH = "/health"
 NOT_FOUND = Reply(404, {"error": "not found"})
 UNAUTHORIZED = Reply(401, {"error": "missing or invalid bearer token"}, {"www-authenticate": "Bearer"})
 NO_API_KEY = Reply(500, {"error": "the function has no Appwrite API key; see its error log"})
@@ -112,8 +118,17 @@ def appwrite_failed(exc: AppwriteError, what: str, *, retry_after: bool = True) 
 
 def signer(request: Request, settings: Settings, moment: datetime) -> Signer:
     """Makes the acknowledge links of this execution's messages (none while ACK_SIGNING_KEY is unset)."""
+    from ..oncall.announce import Signer
+    from ..oncall.links import base_url
+
     return Signer(settings.ack_signing_key, base_url(settings.public_url, request.scheme,
                                                      request.headers.get("host", "")), moment)
+
+
+def linker(request: Request, settings: Settings, moment: datetime) -> Linker:
+    """The acknowledge links of a delivery's messages: `signer`'s, or none at all while ACK_SIGNING_KEY is unset
+    (then the links' modules are not even loaded)."""
+    return signer(request, settings, moment) if settings.ack_signing_key else no_links
 
 
 def elapsed_ms(started: float) -> str:

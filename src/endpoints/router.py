@@ -9,11 +9,9 @@ answer what is wrong; everything else is refused with 500 and a log line.
 from __future__ import annotations
 
 from ..errors import ConfigurationError
-from ..oncall.links import ACK_PATH
 from ..settings import Settings
 from . import webhook
-from .health import HEALTH_PATH, health, readiness
-from .http import Clock, Context, Log, Reply, Request, StoreFactory
+from .http import HEALTH_PATH, Clock, Context, Log, Reply, Request, StoreFactory
 
 ALLOWED_METHODS = "GET, HEAD, POST"
 METRICS_PATH = "/metrics"
@@ -24,33 +22,43 @@ def handle(request: Request, settings: Settings | ConfigurationError, *, make_st
     method = request.method.upper()
     if method not in ("GET", "HEAD", "POST"):
         return Reply(405, {"error": f"method {method} not allowed"}, {"allow": ALLOWED_METHODS})
-    if method == "HEAD" and request.route in (METRICS_PATH, ACK_PATH):  # a link prefetch must not acknowledge
-        return Reply(405, {"error": f"method {method} not allowed"}, {"allow": "GET"})
-    if request.route == HEALTH_PATH and method in ("GET", "HEAD"):
-        context = None if isinstance(settings, ConfigurationError) else Context(settings, make_store, now, log, error)
-        return readiness(request, settings, context)
+    if method != "POST":
+        return _read(request, settings, make_store=make_store, now=now, log=log, error=error)
     if isinstance(settings, ConfigurationError):
-        if method in ("GET", "HEAD"):
-            return _headless(request, health(settings))
         error("refusing the delivery: " + "; ".join(settings.problems))
         return Reply(500, {"error": "the function is misconfigured; see its error log"})
     context = Context(settings, make_store, now, log, error)
+    if request.scheduled:
+        from . import scheduled
+        return scheduled.run(request, context)
+    return webhook.receive(request, context)
+
+
+def _read(request: Request, settings: Settings | ConfigurationError, *, make_store: StoreFactory, now: Clock,
+          log: Log, error: Log) -> Reply:
+    """GET and HEAD: the readiness check, `/metrics`, `/ack`, else the liveness check."""
     # Only the webhook's modules load with the entrypoint (a cold start serves a delivery first); the others
     # load on their first request.
+    from ..oncall.links import ACK_PATH
+    from .health import health, readiness
+
+    method = request.method.upper()
+    if method == "HEAD" and request.route in (METRICS_PATH, ACK_PATH):  # a link prefetch must not acknowledge
+        return Reply(405, {"error": f"method {method} not allowed"}, {"allow": "GET"})
+    if request.route == HEALTH_PATH:
+        context = None if isinstance(settings, ConfigurationError) else Context(settings, make_store, now, log, error)
+        return readiness(request, settings, context)
+    if isinstance(settings, ConfigurationError):
+        return _headless(request, health(settings))
     if method == "GET":
+        context = Context(settings, make_store, now, log, error)
         if request.route == METRICS_PATH:
             from . import metrics
             return metrics.scrape(request, context)
         if request.route == ACK_PATH:
             from . import ack
             return ack.acknowledge_link(request, context)
-        return health(None)
-    if method == "HEAD":
-        return _headless(request, health(None))
-    if request.scheduled:
-        from . import scheduled
-        return scheduled.run(request, context)
-    return webhook.receive(request, context)
+    return _headless(request, health(None))
 
 
 def _headless(request: Request, reply: Reply) -> Reply:

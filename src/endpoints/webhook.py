@@ -11,7 +11,7 @@ from ..core.rows import alerts_shaper, events_shaper
 from ..errors import AppwriteError, TransientAppwriteError
 from ..jobs.deliver import DeliverySummary, process_delivery
 from .auth import redact
-from .http import NO_API_KEY, Context, Reply, Request, appwrite_failed, elapsed_ms, open_store, refused, signer
+from .http import NO_API_KEY, Context, Reply, Request, appwrite_failed, elapsed_ms, linker, open_store, refused
 
 
 def receive(request: Request, context: Context) -> Reply:
@@ -34,7 +34,7 @@ def receive(request: Request, context: Context) -> Reply:
     try:
         summary = process_delivery(payload, store, routes=settings.routes, shaper=alerts_shaper(),
                                    events_shaper=events_shaper(), now=moment, policy=settings.policy,
-                                   linker=signer(request, settings, moment),
+                                   linker=linker(request, settings, moment),
                                    received_resolution=settings.received_resolution,
                                    heartbeat=settings.heartbeat.alertname if settings.heartbeat else "")
     except AppwriteError as exc:

@@ -32,11 +32,12 @@ from ..messages.routing import Route
 from ..oncall.announce import Signer, group_announcements
 from ..oncall.delivery_status import FallbackTarget
 from ..oncall.escalate import escalated_row, escalation_announcement, escalation_due
-from ..oncall.flapping import due_stables, stable_announcement, stable_row
 from ..oncall.heartbeat import Heartbeat, armed_row, change_row, heartbeat_messages, judge_heartbeat
 from ..oncall.history import HISTORY_LOOKBACK, Event, histories
 from ..oncall.policy import CRITICAL_SEVERITIES, Policy
-from ..oncall.sms_budget import gate_sms, sms_rows, summarise_held
+from ..oncall.sms_budget import gate_sms, sms_rows
+from ..oncall.sms_summary import summarise_held
+from ..oncall.stable import due_stables, stable_announcement, stable_row
 from .claims import finish_claims
 from .follow import follow_deliveries
 from .repair import repair_races

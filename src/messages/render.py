@@ -45,6 +45,8 @@ class Notice:
 
 @dataclass(frozen=True)
 class OutgoingMessage:
+    """One message to one topic and channel; its ID comes from what it announces (`message_id`)."""
+
     message_id: str
     channel: Channel
     topic: str

@@ -9,6 +9,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
@@ -55,9 +56,10 @@ class Target(BaseModel):
     channel: Channel
 
 
-ROUTES_ADAPTER: TypeAdapter[tuple[Route, ...]] = TypeAdapter(
-    Annotated[tuple[Route, ...], Field(min_length=1, max_length=50)]
-)
+@cache
+def _routes_adapter() -> TypeAdapter[tuple[Route, ...]]:
+    # Built when ALERT_ROUTES is first read, not with the module: the default routes need no validator.
+    return TypeAdapter(Annotated[tuple[Route, ...], Field(min_length=1, max_length=50)])
 
 
 def default_routes(critical_topic: str, monitoring_topic: str) -> tuple[Route, ...]:
@@ -73,7 +75,7 @@ def default_routes(critical_topic: str, monitoring_topic: str) -> tuple[Route, .
 
 
 def parse_routes(text: str) -> tuple[Route, ...]:
-    return ROUTES_ADAPTER.validate_json(text)
+    return _routes_adapter().validate_json(text)
 
 
 def route(severity: str, labels: Mapping[str, str], routes: Iterable[Route]) -> tuple[Target, ...]:

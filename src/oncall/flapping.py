@@ -1,30 +1,34 @@
 """Flapping: an alert that changes state `flap_count` times within `flap_window` is announced once as
 "flapping"; its further changes are recorded but not announced until it has been quiet for a whole window,
-when one "stable again" message says where it settled.
+when one "stable again" message says where it settled (`stable`).
 
 A delivery with changes of state reads the history of the alerts that changed and had a row before (one call
-per 100 alerts) when FLAP_COUNT > 0; the scheduled run finds the open flapping episodes."""
+per 100 alerts) when FLAP_COUNT > 0; the scheduled run finds the flapping episodes that ended (`stable`)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.events import event_id
 from ..core.kinds import ANNOUNCING, Kind
-from ..core.rows import RowShaper, StoredAlert
+from ..core.rows import RowShaper
 from ..delivery.port import OncallStore
-from ..formats import format_datetime
 from ..messages.digest import Announcement
 from ..messages.render import Linker, Notice, OutgoingMessage
-from ..messages.routing import Route, route
-from .announce import Announced, Signer, Text, group_announcements, minutes, notice_from_row, where
-from .history import HISTORY_LOOKBACK, Event, current_page, histories, latest, oncall_event
+from ..messages.routing import Target
+from .history import HISTORY_LOOKBACK, Event, histories, latest, oncall_event
 from .policy import Policy
+
+# The messages of the on-call rules load when a flapping or stable message is first worded: a delivery without
+# flapping needs none of them.
+if TYPE_CHECKING:
+    from .announce import Announced, Text
 
 
 def flapping_key(change_id: str) -> str:
@@ -56,7 +60,7 @@ def transitions(history: Sequence[Event]) -> list[Event]:
     return flips
 
 
-def _episode_end(marker: Event, history: Sequence[Event], window: timedelta, now: datetime) -> datetime | None:
+def episode_end(marker: Event, history: Sequence[Event], window: timedelta, now: datetime) -> datetime | None:
     """When the flapping episode `marker` started was over (a full window without a flip), if it is."""
     previous = marker.at
     for event in transitions(history):
@@ -72,7 +76,7 @@ def open_flap(history: Sequence[Event], window: timedelta, now: datetime) -> Eve
     marker = latest(history, (Kind.FLAPPING,))
     if marker is None or any(e.kind == Kind.STABLE and e.episode == marker.episode for e in history):
         return None
-    return marker if _episode_end(marker, history, window, now) is None else None
+    return marker if episode_end(marker, history, window, now) is None else None
 
 
 @dataclass(frozen=True)
@@ -94,12 +98,17 @@ def judge_changes(changes: Sequence[Change], history: Mapping[str, Sequence[Even
     ours = {change.event_id for change in changes}
     added: dict[str, list[Event]] = {}
     verdicts: list[FlapVerdict] = []
+    repeated = {fingerprint for fingerprint, count in Counter(c.fingerprint for c in changes).items() if count > 1}
     for change in changes:
         if policy.flap_count <= 0:
             verdicts.append(FlapVerdict.NORMAL)
             continue
         past = [e for e in history.get(change.fingerprint, ()) if e.id not in ours and e.episode not in ours]
         past += added.get(change.fingerprint, [])
+        if not past and policy.flap_count > 1 and change.fingerprint not in repeated:
+            # A first flip with nothing before it cannot be flapping, and no later change of this delivery reads it.
+            verdicts.append(FlapVerdict.NORMAL)
+            continue
         itself = Event(change.event_id, change.fingerprint, Kind.FIRED, change.status, now, now)
         mine = added.setdefault(change.fingerprint, [])
         mine.append(itself)
@@ -117,30 +126,9 @@ def judge_changes(changes: Sequence[Change], history: Mapping[str, Sequence[Even
     return verdicts
 
 
-@dataclass(frozen=True)
-class Stable:
-    fingerprint: str
-    episode: str
-    since: datetime
-    changes: int
-
-
-def due_stables(history: Mapping[str, Sequence[Event]], policy: Policy, now: datetime) -> list[Stable]:
-    """Flapping episodes that are over (a full window without a change) and not yet announced as stable."""
-    due: list[Stable] = []
-    for fingerprint, events in sorted(history.items()):
-        marker = latest(events, (Kind.FLAPPING,))
-        if marker is None or any(e.kind == Kind.STABLE and e.episode == marker.episode for e in events):
-            continue
-        end = _episode_end(marker, events, policy.flap_window, now)
-        if end is None:
-            continue
-        changes = sum(1 for e in transitions(events) if marker.at <= e.at <= end)
-        due.append(Stable(fingerprint, marker.episode, end - policy.flap_window, max(changes, 1)))
-    return due
-
-
 def flapping_text(notice: Notice, changes: int, policy: Policy) -> Text:
+    from .announce import Text, minutes, where
+
     window = minutes(policy.flap_window)
     now_state = "firing" if notice.status == "firing" else "resolved"
     return Text(
@@ -152,20 +140,10 @@ def flapping_text(notice: Notice, changes: int, policy: Policy) -> Text:
     )
 
 
-def stable_text(notice: Notice, stable: Stable, policy: Policy) -> Text:
-    state = "FIRING" if notice.status == "firing" else "RESOLVED"
-    window = minutes(policy.flap_window)
-    body = f"No change for {window} since {format_datetime(stable.since)}; it is {state.lower()} now."
-    return Text(
-        title=f"[STABLE, {state}] {where(notice)}",
-        body="\n".join(line for line in (body, notice.summary, notice.link) if line),
-        sms=f"[STABLE, {state}] {where(notice)}: no change for {window}. {notice.summary}",
-        data={"kind": "stable"},
-    )
-
-
 @dataclass(frozen=True)
 class DeliveryOncall:
+    """What the flapping rule makes of a delivery's announcements."""
+
     # Flapping: the announcements that are announced as usual, and the messages replacing the others.
     announced: tuple[Announcement, ...]
     flapping_messages: tuple[OutgoingMessage, ...] = ()
@@ -181,6 +159,13 @@ class DeliveryOncall:
 
 def _alert(notice: Notice) -> dict[str, str]:
     return {"alertname": notice.alertname, "severity": notice.severity, "instance": notice.instance}
+
+
+def _flapping_announced(notice: Notice, targets: tuple[Target, ...], key: str, link: str,
+                        policy: Policy) -> Announced:
+    from .announce import Announced
+
+    return Announced(flapping_text(notice, policy.flap_count, policy), notice, targets, key, link)
 
 
 def judge_flapping(announcements: Sequence[Announcement], store: OncallStore, *, known: AbstractSet[str],
@@ -208,35 +193,15 @@ def judge_flapping(announcements: Sequence[Announcement], store: OncallStore, *,
             continue
         key = flapping_key(change.event_id)
         notes[notice.occurrence_key] = "flapping: announced as flapping"
-        text = flapping_text(notice, policy.flap_count, policy)
-        flapping.append(Announced(text, notice, targets, key, linker(notice)))
+        flapping.append(_flapping_announced(notice, targets, key, linker(notice), policy))
         markers.append(oncall_event(
             shaper, kind=Kind.FLAPPING, row_key=key, fingerprint=notice.fingerprint, alert=_alert(notice),
             status=notice.status, starts_at=notice.starts_at, at=now, episode=change.event_id,
             reason=f"{policy.flap_count} changes within {policy.flap_window}: changes not announced until stable"))
-    messages = group_announcements(flapping, "FLAPPING")
+    messages: list[OutgoingMessage] = []
+    if flapping:
+        from .announce import group_announcements
+
+        messages = group_announcements(flapping, "FLAPPING")
     suppressed = sum(1 for note in notes.values() if note.endswith("not announced"))
     return DeliveryOncall(tuple(announced), tuple(messages), tuple(markers), suppressed, notes)
-
-
-def stable_announcement(stable: Stable, row: Mapping[str, Any], history: Sequence[Event], routes: Sequence[Route],
-                        policy: Policy, signer: Signer) -> Announced:
-    """"Stable again", to the alert's targets; while it fires, with the acknowledge link of its current page."""
-    key = stable_key(stable.episode)
-    notice = notice_from_row(row, key)
-    page = current_page(history)
-    link = signer.link(notice, page.id) if page is not None else ""
-    return Announced(stable_text(notice, stable, policy), notice, route(notice.severity, notice.labels, routes),
-                     key, link)
-
-
-def stable_row(stable: Stable, row: Mapping[str, Any], sent: Sequence[OutgoingMessage], sent_ids: frozenset[str],
-               shaper: RowShaper, now: datetime) -> dict[str, Any]:
-    """The `stable` history row that closes the flapping episode, naming the messages that said so."""
-    key = stable_key(stable.episode)
-    stored = StoredAlert.from_row(row)
-    return oncall_event(
-        shaper, kind=Kind.STABLE, row_key=key, fingerprint=stable.fingerprint, alert=row, status=stored.status,
-        starts_at=stored.starts_at, at=now, episode=stable.episode,
-        reason=f"no change since {format_datetime(stable.since)}",
-        messages=[m for m in sent if key in m.occurrence_keys], sent=sent_ids)

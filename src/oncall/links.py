@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import html
 import math
 import re
 from dataclasses import dataclass
@@ -139,6 +138,8 @@ def verify_link(query_string: str, key: str, now: datetime) -> AckLink | LinkPro
 
 def page(heading: str, lines: list[str]) -> str:
     """The small HTML page an acknowledge link answers with; every value is escaped."""
+    import html  # with its table of entities: only an acknowledge link needs it
+
     paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
     return (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"

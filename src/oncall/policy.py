@@ -10,6 +10,8 @@ CRITICAL_SEVERITIES = frozenset({"critical", "emergency"})
 
 @dataclass(frozen=True)
 class Policy:
+    """The on-call rules' settings: escalation, flapping and the SMS budget (0 turns a rule off)."""
+
     escalate_after: timedelta = timedelta(minutes=15)
     escalate_max: int = 3
     flap_count: int = 4

@@ -138,3 +138,50 @@ def test_payload_without_secrets_is_returned_unchanged() -> None:
 
     parsed = parse_payload(json.dumps(payload()).encode())
     assert without_secrets(parsed, ["absent-token-0123456789"]) is parsed
+
+
+@pytest.mark.parametrize(
+    ("where", "spelled"),
+    [
+        ("a label's name", lambda p, s: {**p, "alerts": [alert(labels={"alertname": "X", s: "v"})]}),
+        ("an annotation", lambda p, s: {**p, "alerts": [alert(annotations={"summary": f"see {s} here"})]}),
+        ("the generator URL", lambda p, s: {**p, "alerts": [alert(generatorURL=f"http://x/?t={s}")]}),
+        ("the group key", lambda p, s: {**p, "groupKey": f'{{}}:{{token="{s}"}}'}),
+        ("the common labels", lambda p, s: {**p, "commonLabels": {"token": s}}),
+        ("the external URL", lambda p, s: {**p, "externalURL": f"http://am/{s}"}),
+        # Alertmanager quotes the receiver's name with Go's QuoteMeta: the secret appears once unquoted.
+        ("the receiver, quoted", lambda p, s: {**p, "receiver": s.replace(".", "\\.")}),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_a_secret_is_found_wherever_the_payload_holds_it(where: str, spelled: Any) -> None:
+    """Every string of the payload is searched, keys, URLs, the group key and the unquoted receiver included."""
+    from src.core.payload import without_secrets
+
+    token = "webhook.token-0123456789"
+    parsed = parse_payload(encode(spelled(payload(), token)))
+    cleaned = without_secrets(parsed, ["other-token-0123456789", token])
+    assert cleaned is not parsed
+    assert token not in cleaned.model_dump_json()
+    assert "[redacted]" in cleaned.model_dump_json()
+
+
+@pytest.mark.parametrize("token", ["1999-01-02T03:04:05.678", "nul\x00in-the-token-0123456789"],
+                         ids=["datetime-characters", "nul-character"])
+def test_unusual_secrets_are_looked_for_string_by_string(token: str) -> None:
+    """A secret that could be part of a serialised time, or holds a NUL, is still found in a label, and a payload
+    without it comes back unchanged."""
+    from src.core.payload import without_secrets
+
+    absent = parse_payload(encode(payload()))
+    assert without_secrets(absent, [token.replace("1999", "1998")]) is absent
+    present = parse_payload(encode(payload(alerts=[alert(labels={"alertname": "X", "leak": f"<{token}>"})])))
+    assert without_secrets(present, [token]).alerts[0].labels["leak"] == "<[redacted]>"
+
+
+def test_a_field_name_as_secret_is_searched_like_any_string() -> None:
+    """Field names are strings of the payload too: a secret equal to one is found, as it always was."""
+    from src.core.payload import without_secrets
+
+    parsed = parse_payload(encode(payload()))
+    assert without_secrets(parsed, ["commonAnnotations"]) is not parsed

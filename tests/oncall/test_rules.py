@@ -14,11 +14,13 @@ from src.formats import format_datetime
 from src.oncall.acknowledge import AckVerdict, judge_ack
 from src.oncall.announce import notice_from_row
 from src.oncall.escalate import escalation_due
-from src.oncall.flapping import Change, FlapVerdict, due_stables, judge_changes, open_flap
+from src.oncall.flapping import Change, FlapVerdict, judge_changes, open_flap
 from src.oncall.history import Event, first_firing_episode, histories
 from src.oncall.links import AckLink, episode_tag, expiry_for
 from src.oncall.policy import Policy
-from src.oncall.sms_budget import Held, SmsCandidate, apply_sms_budget, due_summaries, summary_text
+from src.oncall.sms_budget import SmsCandidate, apply_sms_budget
+from src.oncall.sms_summary import Held, due_summaries, summary_text
+from src.oncall.stable import due_stables
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 FP = "ffdd78bd7f1cd0ed"
@@ -146,6 +148,17 @@ class TestFlapping:
         verdicts = judge_changes([firing, resolved, Change("x3", FP, "firing")], {FP: history},
                                  POLICY, T0 + minutes(6))
         assert verdicts == [FlapVerdict.NORMAL, FlapVerdict.START, FlapVerdict.SUPPRESS]
+
+    def test_without_history_only_changes_within_the_delivery_count(self) -> None:
+        """No history: a single change is announced; one alert flipping within a delivery still counts each flip,
+        and with FLAP_COUNT=1 a first change is already flapping."""
+        now = T0 + minutes(1)
+        flips = [Change("y1", FP, "firing"), Change("y2", FP, "resolved"), Change("y3", FP, "firing")]
+        assert judge_changes([Change("y0", "other", "firing")], {}, POLICY, now) == [FlapVerdict.NORMAL]
+        assert judge_changes([*flips, Change("y4", FP, "resolved")], {}, POLICY, now) == [
+            FlapVerdict.NORMAL, FlapVerdict.NORMAL, FlapVerdict.NORMAL, FlapVerdict.START]
+        assert judge_changes([Change("y0", "other", "firing")], {}, Policy(flap_count=1), now) == [
+            FlapVerdict.START]
 
     def test_flap_count_zero_turns_it_off(self) -> None:
         """FLAP_COUNT=0: every change is announced."""

@@ -29,8 +29,6 @@ from appwrite.services.messaging import Messaging
 from appwrite.services.tables_db import TablesDB
 
 from ..core.kinds import RECORDED_KINDS, Kind
-from ..core.message_status import FAILED, UNDELIVERED, MessageStatus
-from ..core.readiness import Failed, Observations, Trouble
 from ..errors import AppwriteError, PermanentAppwriteError, TransientAppwriteError
 from ..formats import format_datetime, parse_datetime
 from ..messages.render import OutgoingMessage
@@ -38,8 +36,12 @@ from ..messages.routing import Channel
 from .port import SendReport
 from .sdk_errors import convert
 
-if TYPE_CHECKING:  # only the metrics endpoint builds counts: a webhook's cold start skips the module
+if TYPE_CHECKING:
+    # Only the metrics endpoint builds counts, only /health observes readiness and only the scheduled run follows
+    # messages: a webhook's cold start skips these modules (imported where used).
+    from ..core.message_status import MessageStatus
     from ..core.metrics import Count, Filter
+    from ..core.readiness import Failed, Observations, Trouble
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -255,6 +257,8 @@ class AppwriteStore:
     def message_statuses(self, message_ids: Sequence[str]) -> dict[str, MessageStatus]:
         """What Appwrite Messaging says of these messages: one list call per 100, overlapping; a message it
         does not have is left out."""
+        from ..core.message_status import MessageStatus
+
         def read(batch: list[str]) -> Callable[[], Any]:
             return partial(self._call, "read message statuses", partial(
                 self._messaging.list_messages, queries=[Query.equal("$id", batch), Query.limit(len(batch))],
@@ -541,6 +545,8 @@ class AppwriteStore:
         and an email with an invalid ID (rows.write, messages.write; Appwrite checks the scope before the
         arguments, so those two answer 400 when the scope is held and create nothing). Two calls in two round
         trips at least, six (seven) at most."""
+        from ..core.readiness import Failed, Observations
+
         found_topics = _attempt(partial(self._topic_subscribers, list(dict.fromkeys(topics))))
         if isinstance(found_topics, Failed) and found_topics.trouble in ("unavailable", "rejected_key"):
             return Observations(topics=found_topics)
@@ -575,6 +581,8 @@ class AppwriteStore:
         return Observations(topics=found_topics, tables=found_tables, scopes=scopes, failed_fallbacks=fallbacks)
 
     def _failed_fallbacks(self, since: datetime) -> tuple[str, ...]:
+        from ..core.message_status import FAILED, UNDELIVERED
+
         rows = self._rows(self._events_table_id, [
             Query.equal("kind", Kind.FALLBACK.value), Query.equal("outcome", [FAILED, UNDELIVERED]),
             Query.greater_than_equal("at", format_datetime(since)), Query.order_desc("at"), Query.limit(3)],
@@ -609,6 +617,8 @@ def _refused_argument(call: Callable[[], object]) -> None:
 
 def _attempt(call: Callable[[], T]) -> T | Failed:
     """The call's answer, or why it failed, as the readiness judgement names it."""
+    from ..core.readiness import Failed
+
     try:
         return call()
     except AppwriteError as exc:
@@ -639,6 +649,8 @@ def _subscribers(topic: Any) -> dict[Channel, int]:
 def _scope(answer: object) -> Failed | None:
     """A call's finding about the scope it needs: held unless it failed for a missing scope or otherwise (a
     missing table or database is the tables check's finding)."""
+    from ..core.readiness import Failed
+
     if isinstance(answer, Failed) and answer.trouble in ("missing_scope", "other"):
         return answer
     return None

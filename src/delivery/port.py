@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from ..core.message_status import MessageStatus
-from ..core.readiness import Observations
 from ..messages.render import OutgoingMessage
 
 T = TypeVar("T")
 U = TypeVar("U")
 
-if TYPE_CHECKING:  # only the metrics endpoint builds counts: a webhook's cold start skips the module
+if TYPE_CHECKING:  # named in annotations only: a webhook's cold start skips these modules
+    from ..core.message_status import MessageStatus
     from ..core.metrics import Count
+    from ..core.readiness import Observations
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ CLAIM_TIMEOUT = timedelta(minutes=2)
 HELD = "held"
 # How many messages of each channel an event led (was the first change carried by): a message counts once.
 MESSAGE_COLUMNS: Mapping[Channel, str] = {channel: f"{channel}Messages" for channel in CHANNELS}
+# What the on-call rules read of a history row (`oncall.history.Event`): the store asks for these columns only.
+RULE_COLUMNS = ("fingerprint", "kind", "status", "startsAt", "at", "severity", "episode", "level", "clientIp")
 _NO_MESSAGES: Mapping[str, int] = {column: 0 for column in MESSAGE_COLUMNS.values()}
 # The text columns of a history row, in the order `event_rows` gives their values.
 _EVENT_TEXT = ("fingerprint", "alertname", "severity", "instance", "reason", "channels", "receiver", "groupKey")

@@ -28,6 +28,7 @@ from appwrite.query import Query
 from appwrite.services.messaging import Messaging
 from appwrite.services.tables_db import TablesDB
 
+from ..core.events import RULE_COLUMNS
 from ..core.kinds import RECORDED_KINDS, Kind
 from ..errors import AppwriteError, PermanentAppwriteError, TransientAppwriteError
 from ..formats import format_datetime, parse_datetime
@@ -457,12 +458,13 @@ class AppwriteStore:
 
     def fetch_history(self, fingerprints: Sequence[str], since: datetime,
                       limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
-        """The history rows of these alerts since `since`: one call per 100 alerts, overlapping, at most
-        `limit` rows each (the newest)."""
+        """The history rows of these alerts since `since`, with the columns the on-call rules read: one call per
+        100 alerts, overlapping, at most `limit` rows each (the newest)."""
         def read(batch: list[str]) -> Callable[[], list[dict[str, Any]]]:
             return partial(self._rows, self._events_table_id, [
                 Query.equal("fingerprint", batch), Query.greater_than_equal("at", format_datetime(since)),
-                Query.order_desc("at"), Query.limit(limit)], "read the alert history")
+                Query.select(["$id", *RULE_COLUMNS]), Query.order_desc("at"), Query.limit(limit)],
+                "read the alert history")
 
         unique = list(dict.fromkeys(fingerprints))
         return [row for rows in self._all(read(batch) for batch in id_batches(unique)) for row in rows]

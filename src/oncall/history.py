@@ -42,6 +42,7 @@ class Event:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Event | None:
+        """The event of a history row; reads `$id` and `core.events.RULE_COLUMNS` only (the store reads no more)."""
         starts_at, at = parse_datetime(row.get("startsAt")), parse_datetime(row.get("at"))
         if starts_at is None or at is None:
             return None

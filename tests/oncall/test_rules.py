@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from src.core.events import RULE_COLUMNS
 from src.core.kinds import Kind
 from src.core.rows import StoredAlert
 from src.formats import format_datetime
@@ -281,6 +282,23 @@ def test_history_rows_are_grouped_by_alert_oldest_first() -> None:
         {"$id": "c", "fingerprint": FP, "kind": Kind.FIRED, "status": "firing", "startsAt": None, "at": None},
     ]
     assert [e.id for e in histories(rows)[FP]] == ["a", "b"]
+
+
+def test_an_event_needs_only_the_columns_the_store_reads_for_the_rules() -> None:
+    """The store reads history rows for the rules with `RULE_COLUMNS` only: every field of an event comes from
+    them, so an escalation row read that way is the same event as read whole."""
+    row: dict[str, Any] = {
+        "$id": "e1", "fingerprint": FP, "alertname": "DiskFull", "severity": "critical", "instance": "db-1:9100",
+        "status": "firing", "startsAt": format_datetime(T0), "endsAt": None, "at": format_datetime(T0 + minutes(20)),
+        "kind": Kind.ESCALATED.value, "reason": "unacknowledged", "channels": "[]", "pushMessages": 1,
+        "smsMessages": 1, "emailMessages": 0, "receiver": "r", "groupKey": "{}", "episode": "ep1", "level": 2,
+        "clientIp": "198.51.100.7", "claim": None, "messageId": None, "channel": None, "topic": None,
+        "outcome": None, "delivered": None,
+    }
+    selected = {column: row[column] for column in ("$id", *RULE_COLUMNS)}
+    assert Event.from_row(selected) == Event.from_row(row)
+    assert Event.from_row(row) == Event("e1", FP, "escalated", "firing", T0, T0 + minutes(20), "critical", "ep1", 2,
+                                        "198.51.100.7")
 
 
 @pytest.mark.parametrize("labels", ['{"team": "db"}', "not json", None])

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 from devkit.bench.workload import Phase, alerts_for, body
@@ -39,6 +40,8 @@ from src.messages.routing import default_routes
 from src.settings import Settings, load_settings
 
 SIZE = 1000
+# The repository's root, left out of the profile's file names.
+_ROOT = f"{Path(__file__).resolve().parents[2]}/"
 NOW = datetime(2026, 11, 27, 3, 6, tzinfo=UTC)
 _TOKEN = "pure-path-token-0123456789"
 _SETTINGS = {"APPWRITE_FUNCTION_API_ENDPOINT": "http://127.0.0.1:9/v1", "APPWRITE_FUNCTION_PROJECT_ID": "pure",
@@ -233,7 +236,7 @@ def profile(*, size: int = SIZE, top: int = 8) -> list[str]:
     stats = pstats.Stats(profiler)
     entries: list[tuple[float, int, str]] = []
     for (filename, line, name), (_cc, calls, own, _cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        where = filename.split("/site-packages/")[-1].split("/h-bench/")[-1] if line else "built-in"
+        where = filename.removeprefix(_ROOT).split("/site-packages/")[-1] if line else "built-in"
         entries.append((own, calls, f"{name} ({where}:{line})" if line else name))
     entries.sort(reverse=True)
     total = sum(own for own, _, _ in entries) or 1.0

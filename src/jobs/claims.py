@@ -29,7 +29,7 @@ from ..messages.render import Notice, OutgoingMessage, digest, message_id, singl
 from ..messages.routing import CHANNELS, Channel
 from ..oncall.announce import notice_from_row
 from ..oncall.policy import Policy
-from ..oncall.sms_budget import SMS_WINDOW, budget_reads, sms_rows, within_budget
+from ..oncall.sms_budget import SMS_WINDOW, budget_log, budget_reads, within_budget
 
 # Read whole: a message named by claims beyond the ones read would look partial.
 CLAIM_LIMIT = 5000
@@ -130,7 +130,7 @@ def finish_claims(store: ClaimStore, *, now: datetime, link: EpisodeLinker = no_
     # the ones past the budget now, as the delivery would have, and log the SMS as a delivery does.
     reads = budget_reads(messages, policy)
     gated = within_budget(messages, store.sms_sent_since(reads, now - SMS_WINDOW) if reads else {}, policy)
-    logged = sms_rows(gated.send, gated.held, now) if reads else []
+    logged = budget_log(gated.send, gated.held, policy, now)
     report = store.send_messages(list(gated.send), logged) if gated.send or logged else SendReport((), ())
     store.update_events(completed(claims, {message.message_id for message in report.sent}, renamed,
                                   held={message.message_id for message in gated.held}))

@@ -46,7 +46,7 @@ from ..messages.render import Linker, OutgoingMessage, no_links
 from ..messages.routing import Route
 from ..oncall.flapping import judge_flapping
 from ..oncall.policy import Policy
-from ..oncall.sms_budget import SMS_WINDOW, budget_reads, sms_rows, within_budget
+from ..oncall.sms_budget import SMS_WINDOW, budget_log, budget_reads, within_budget
 
 # Every on-call rule off: what a delivery does without them.
 NO_ONCALL = Policy(escalate_max=0, flap_count=0, sms_budget_per_hour=0)
@@ -206,9 +206,7 @@ def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tupl
                          received_resolution=received_resolution, heartbeat=heartbeat)
     delivery = _Delivery(payload, store, stored.keys(), policy, linker, events_shaper, now, claim_owner(payload))
     plan, out, rows = delivery.claim(plan)
-    logged = (sms_rows(out.messages, out.held, now)
-              if policy.sms_budget_per_hour > 0 and (out.held or any(m.channel == "sms" for m in out.messages))
-              else [])
+    logged = budget_log(out.messages, out.held, policy, now)
     report = store.send_messages(list(out.messages), logged) if out.messages or logged else SendReport((), ())
     done = completed([row for row in rows if row["claim"] is not None], {m.message_id for m in report.sent})
     # Last, together: see step 4.

@@ -35,7 +35,7 @@ from ..oncall.escalate import escalated_row, escalation_announcement, escalation
 from ..oncall.heartbeat import Heartbeat, armed_row, change_row, heartbeat_messages, judge_heartbeat
 from ..oncall.history import HISTORY_LOOKBACK, Event, histories
 from ..oncall.policy import CRITICAL_SEVERITIES, Policy
-from ..oncall.sms_budget import gate_sms, sms_rows
+from ..oncall.sms_budget import budget_log, gate_sms
 from ..oncall.sms_summary import summarise_held
 from ..oncall.stable import due_stables, stable_announcement, stable_row
 from .claims import finish_claims
@@ -136,8 +136,8 @@ def run_oncall(store: OncallStore, *, routes: Sequence[Route], policy: Policy, s
                 for stable in stables)]
     if events:
         store.write_events(events)
-    if policy.sms_budget_per_hour > 0 and (gated.held or any(m.channel == "sms" for m in gated.send)):
-        store.record_sms(sms_rows(gated.send, gated.held, now))
+    if logged := budget_log(gated.send, gated.held, policy, now):
+        store.record_sms(logged)
 
     return ScheduleSummary(
         escalations=len(escalations), stables=len(stables), summaries=summaries_sent, held=len(gated.held),

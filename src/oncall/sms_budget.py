@@ -100,6 +100,12 @@ def gate_sms(messages: Sequence[OutgoingMessage], store: OncallStore, policy: Po
     return within_budget(messages, recent, policy)
 
 
+def budget_log(send: Sequence[OutgoingMessage], held: Sequence[OutgoingMessage], policy: Policy,
+               now: datetime) -> list[dict[str, Any]]:
+    """What the budget records of messages about to go out (`sms_rows`); nothing when the budget is off."""
+    return sms_rows(send, held, now) if policy.sms_budget_per_hour > 0 else []
+
+
 def sms_rows(messages: Sequence[OutgoingMessage], held: Sequence[OutgoingMessage], now: datetime,
              *, state: str = SENT) -> list[dict[str, Any]]:
     """Rows of the `sms_log` table for the SMS sent (or tried again) and those held."""

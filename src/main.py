@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .clock import utc_now
+from . import clock
 from .delivery.appwrite_store import AppwriteStore
 from .endpoints.http import Request
 from .endpoints.router import handle
@@ -32,7 +32,7 @@ def main(context: Any) -> Any:
     req = context.req
     request = Request(method=req.method, path=req.path, headers=req.headers, body=req.body_binary or b"",
                       query=getattr(req, "query_string", "") or "", scheme=getattr(req, "scheme", "") or "")
-    reply = handle(request, _settings(), make_store=_store, now=utc_now, log=context.log, error=context.error)
+    reply = handle(request, _settings(), make_store=_store, now=clock.utc_now, log=context.log, error=context.error)
     if isinstance(reply.body, str):
         return context.res.text(reply.body, reply.status, reply.headers)
     return context.res.json(reply.body, reply.status, reply.headers)

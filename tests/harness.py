@@ -63,3 +63,12 @@ def deliver(url: str, body: Any, *, token: str | None = TOKEN, headers: dict[str
     if token is not None:
         sent["authorization"] = f"Bearer {token}"
     return requests.request(method, url + "/", data=raw, headers=sent, timeout=30)
+
+
+def scheduled_run(url: str) -> dict[str, Any]:
+    """One scheduled execution now, as Appwrite's cron starts it (the dev host's `/_host/schedule`): among other
+    things it completes the claims whose messages went out."""
+    reply = requests.post(url + "/_host/schedule", timeout=60)
+    assert reply.status_code == 200, reply.text
+    body: dict[str, Any] = reply.json()
+    return body

@@ -69,6 +69,8 @@ def classify(route: str, roles: RowRoles | None = None) -> CallKind:
         return _transaction_call(method, parts)
     if method == "POST" and len(parts) >= 2 and parts[-2] == "messages" and "messaging" in parts:
         return CallKind(f"create_{parts[-1]}", Category.MESSAGE)
+    if method == "GET" and parts[-2:] == ["messaging", "messages"]:
+        return CallKind("list_messages", Category.READ)  # which of the messages claims name went out
     return CallKind(route, Category.OTHER)
 
 

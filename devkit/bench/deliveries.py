@@ -32,6 +32,7 @@ from devkit.bench.proxy import CountingRelay
 from devkit.bench.workload import Phase, body, phase_body
 from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
+from devkit.runtime.worker import CLOCK_OFFSET_HEADER
 from ops.provision import apply_schema
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -212,9 +213,11 @@ def function_env(endpoint: str) -> dict[str, str]:
     }
 
 
-def post(url: str, body: bytes, *, token: str = TOKEN) -> requests.Response:
+def post(url: str, body: bytes, *, token: str = TOKEN, later: int = 0) -> requests.Response:
+    """POST a delivery; `later`: seconds the function's clock runs ahead (see `workload.Phase.offset_seconds`)."""
     return requests.post(url + "/", data=body, timeout=_REQUEST_TIMEOUT_SECONDS, headers={
-        "content-type": "application/json", "authorization": f"Bearer {token}"})
+        "content-type": "application/json", "authorization": f"Bearer {token}",
+        **({CLOCK_OFFSET_HEADER: str(later)} if later else {})})
 
 
 class Bench:
@@ -264,7 +267,7 @@ class Bench:
             self.peak_resets_work = False
         cpu_before = procstat.cpu_seconds(pid)
         started = time.perf_counter()
-        reply = post(host.url, body)
+        reply = post(host.url, body, later=phase.offset_seconds)
         wall = time.perf_counter() - started
         cpu_after = procstat.cpu_seconds(pid)
         peak = procstat.peak_rss_bytes(pid)
@@ -298,7 +301,7 @@ class Bench:
             for series in range(repeats):
                 for phase in setup:
                     started = time.perf_counter()
-                    answer = post(host.url, phase_body(phase, size, series))
+                    answer = post(host.url, phase_body(phase, size, series), later=phase.offset_seconds)
                     if answer.status_code != 200:
                         raise DeliveryError(f"setting up {implementation} N={size} {phase}: HTTP {answer.status_code}")
                     self._progress(f"  {implementation} N={size:,}: {phase} delivered without latency to set up "
@@ -347,7 +350,7 @@ class Bench:
             for size, phase in cases:
                 relay.traffic.reset()
                 started = time.perf_counter()
-                reply = post(host.url, phase_body(phase, size, series[size]))
+                reply = post(host.url, phase_body(phase, size, series[size]), later=phase.offset_seconds)
                 wall = time.perf_counter() - started
                 if reply.status_code != 200:
                     raise DeliveryError(f"overlap probe N={size} {phase}: HTTP {reply.status_code}")

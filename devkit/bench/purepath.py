@@ -19,12 +19,12 @@ import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from devkit.bench.workload import Phase, alerts_for, body
+from devkit.bench.workload import GROUP_INTERVAL_SECONDS, Phase, alerts_for, body
 from src.core.message_status import MessageStatus
 from src.core.metrics import Count
 from src.core.payload import WebhookPayload, parse_payload
@@ -43,6 +43,8 @@ SIZE = 1000
 # The repository's root, left out of the profile's file names.
 _ROOT = f"{Path(__file__).resolve().parents[2]}/"
 NOW = datetime(2026, 11, 27, 3, 6, tzinfo=UTC)
+# The stored rows are the ones the first delivery wrote a group_interval before NOW, as the benchmark's phases come.
+FIRST_AT = NOW - timedelta(seconds=GROUP_INTERVAL_SECONDS)
 _TOKEN = "pure-path-token-0123456789"
 _SETTINGS = {"APPWRITE_FUNCTION_API_ENDPOINT": "http://127.0.0.1:9/v1", "APPWRITE_FUNCTION_PROJECT_ID": "pure",
              "WEBHOOK_TOKEN": _TOKEN}
@@ -62,13 +64,14 @@ class InMemoryStore:
     def fetch_alerts(self, fingerprints: list[str]) -> dict[str, dict[str, Any]]:
         return {fp: self._rows[fp] for fp in fingerprints if fp in self._rows}
 
-    def at_once(self, first: Callable[[], T], second: Callable[[], U]) -> tuple[T, U]:
-        return first(), second()
+    def at_once(self, first: Callable[[], T], *others: Callable[[], Any]) -> tuple[T, list[Any]]:
+        return first(), [other() for other in others]
 
-    def write_alerts(self, rows: list[dict[str, Any]], completed_claims: Sequence[dict[str, Any]] = ()) -> bool:
-        return True
+    def write_alerts(self, rows: list[dict[str, Any]]) -> None:
+        return None
 
-    def send_messages(self, messages: list[OutgoingMessage], sms_log: Sequence[dict[str, Any]] = ()) -> SendReport:
+    def send_messages(self, messages: list[OutgoingMessage], sms_log: Sequence[dict[str, Any]] = (),
+                      alert_rows: Sequence[dict[str, Any]] = ()) -> SendReport:
         return SendReport(tuple(messages), ())
 
     def write_events(self, rows: list[dict[str, Any]]) -> None:
@@ -87,8 +90,14 @@ class InMemoryStore:
     def update_events(self, rows: list[dict[str, Any]]) -> None:
         return None
 
-    def pending_claims(self, before: datetime, limit: int) -> list[dict[str, Any]]:
+    def pending_claims(self, limit: int) -> list[dict[str, Any]]:
         return []
+
+    def claims_of(self, owner: str, limit: int) -> list[dict[str, Any]]:
+        return []
+
+    def sms_states(self, message_ids: Sequence[str]) -> dict[str, str]:
+        return {}
 
     # The on-call rules' reads find nothing (no history, no SMS sent): the work of deciding is still done.
     def create_event(self, row: dict[str, Any]) -> bool:
@@ -184,7 +193,7 @@ def measure(*, size: int = SIZE, repeats: int = 15) -> list[PathCost]:
     shaper = RowShaper(load_schema().table("alerts"))
     routes = default_routes("critical-alerts", "monitoring-alerts")
     firing, resolving = body(alerts_for(Phase.FIRST, size)), body(alerts_for(Phase.RESOLVE, size))
-    first = plan_delivery(parse_payload(firing), {}, routes=routes, shaper=shaper, now=NOW)
+    first = plan_delivery(parse_payload(firing), {}, routes=routes, shaper=shaper, now=FIRST_AT)
     stored: StoredRows = {
         row["$id"]: {key: value for key, value in row.items() if key != "$id"} for row in first.rows
     }
@@ -225,7 +234,7 @@ def profile(*, size: int = SIZE, top: int = 8) -> list[str]:
     firing, resolving = body(alerts_for(Phase.FIRST, size)), body(alerts_for(Phase.RESOLVE, size))
     shaper = RowShaper(load_schema().table("alerts"))
     first = plan_delivery(parse_payload(firing), {}, routes=default_routes("critical-alerts", "monitoring-alerts"),
-                          shaper=shaper, now=NOW)
+                          shaper=shaper, now=FIRST_AT)
     stored: StoredRows = {row["$id"]: {k: v for k, v in row.items() if k != "$id"} for row in first.rows}
     _handle(settings, firing, {})
     profiler = cProfile.Profile()

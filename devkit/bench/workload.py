@@ -5,8 +5,12 @@ tenth alert is `critical` (paged by push and SMS on the critical topic, and by p
 topic), the others are `warning` (push on the monitoring topic). Phases, in order, on one project:
 
   first    every alert fires for the first time
-  again    the same body again (Alertmanager's group_interval / repeat_interval re-sends): nothing new
-  resolve  every alert resolved
+  again    the same body again, a group_interval (5 min) later, as Alertmanager re-sends it: nothing new
+  resolve  every alert resolved, another group_interval later
+
+The function's clock runs ahead by each phase's `offset_seconds` (the dev host's clock offset header), so a
+phase finds the rows as they would be that much later: a re-delivery comes after CLAIM_TIMEOUT (2 min), as
+Alertmanager's do unless it is retrying.
 
 Expected figures come from the issue's rules, not from the code under test: at most ceil(N/100) reads and
 ceil(N/100) writes of the alerts table; messages only for changes of state, and more than 5 announcements
@@ -34,10 +38,19 @@ CRITICAL_TOPIC = "critical-alerts"
 MONITORING_TOPIC = "monitoring-alerts"
 
 
+# Alertmanager's default group_interval: the soonest it sends a group again, unless retrying a failed send.
+GROUP_INTERVAL_SECONDS = 300
+
+
 class Phase(StrEnum):
     FIRST = "first"
     AGAIN = "again"
     RESOLVE = "resolve"
+
+    @property
+    def offset_seconds(self) -> int:
+        """How long after the first delivery Alertmanager sends this phase."""
+        return PHASES.index(self) * GROUP_INTERVAL_SECONDS
 
 
 PHASES: tuple[Phase, ...] = (Phase.FIRST, Phase.AGAIN, Phase.RESOLVE)

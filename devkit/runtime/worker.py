@@ -6,23 +6,31 @@ workers bind the same port with `SO_REUSEPORT` and the kernel spreads connection
 
 Routes: `/__opr/health` (the runtime's own health check), `POST /_host/schedule` (run a scheduled
 execution now), and everything else goes to the function as an HTTP-triggered execution.
+
+A request carrying `x-devkit-clock-offset-seconds: N` runs as if N seconds later: the function's clock
+(`src/clock.py`) is shifted for that execution (executions of a worker run one at a time) and the header is not
+passed on. The benchmark and tests use it to deliver as Alertmanager would minutes later.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import shutil
 import signal
 import socket
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
 
 from devkit.runtime import capture, control, gateway
-from devkit.runtime.loader import activate_sandbox
+from devkit.runtime.loader import activate_sandbox, module_name
 from devkit.runtime.records import ExecutionRecord, append_record, format_record
 from devkit.runtime.runtime import FunctionRuntime, Invocation, Outcome
 
@@ -32,6 +40,30 @@ MAX_BODY_BYTES = 20 * 1024 * 1024  # the runtime's aiohttp client_max_size
 SHUTDOWN_GRACE_SECONDS = 2.0
 
 _DEVKIT_ROOT = Path(__file__).resolve().parents[2]
+CLOCK_OFFSET_HEADER = "x-devkit-clock-offset-seconds"
+
+
+@contextmanager
+def shifted_clock(offset_seconds: float) -> Iterator[None]:
+    """The function's `clock.utc_now` running `offset_seconds` ahead, for the duration."""
+    if not offset_seconds:
+        yield
+        return
+    try:
+        clock = importlib.import_module(module_name("src/clock.py"))
+    except ModuleNotFoundError:  # a function without our clock module runs on the wall clock
+        yield
+        return
+    real: Callable[[], datetime] = getattr(clock, "utc_now")  # noqa: B009 (the module is the function's, untyped here)
+
+    def later() -> datetime:
+        return real() + timedelta(seconds=offset_seconds)
+
+    setattr(clock, "utc_now", later)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(clock, "utc_now", real)  # noqa: B010
 
 
 class Worker:
@@ -53,6 +85,7 @@ class Worker:
         if request.path == HEALTH_PATH:
             return web.Response(text="OK")
         execution_id = gateway.new_execution_id()
+        offset = float(request.headers.get(CLOCK_OFFSET_HEADER) or 0)
         if request.path == SCHEDULE_PATH and request.method == "POST":
             invocation = gateway.scheduled_invocation(
                 host=request.host, api_key=self._config.api_key, execution_id=execution_id
@@ -67,7 +100,7 @@ class Worker:
                 method=request.method,
                 path=request.path,
                 query_string=request.rel_url.query_string,
-                caller_headers=request.headers.items(),
+                caller_headers=[(k, v) for k, v in request.headers.items() if k.lower() != CLOCK_OFFSET_HEADER],
                 body=body,
                 api_key=self._config.api_key,
                 execution_id=execution_id,
@@ -75,7 +108,8 @@ class Worker:
             )
             trigger = gateway.Trigger.HTTP.value
         started = time.perf_counter()
-        outcome = await self._runtime.execute(invocation)
+        with shifted_clock(offset):
+            outcome = await self._runtime.execute(invocation)
         duration_ms = (time.perf_counter() - started) * 1000
         # Written before the response leaves, so a client that got its answer can already read the record.
         self._record(execution_id, invocation, trigger, outcome, duration_ms)

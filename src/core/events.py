@@ -11,9 +11,9 @@ The row of a change that is announced doubles as its claim. It is created *befor
 `pending`, naming the messages it will go out in and, in the `claim` column, the delivery that made it
 (`claim_owner`: the same for Alertmanager's retries of that delivery and for an HA pair's identical copy).
 Whoever creates the row announces the change; a delivery that finds it made by another leaves the change out,
-so two overlapping groups racing each other cannot both put it in a digest. Once the messages went out the row
-is completed (`claim` emptied, each message `sent` or `already-sent`); a claim left pending by a delivery that
-died is completed by the scheduled run (`claims`).
+so two overlapping groups racing each other cannot both put it in a digest. The scheduled run completes the row
+once the messages went out (`claim` emptied, each message `sent`, `already-sent` or `held`), or once a delivery
+that died left it CLAIM_TIMEOUT old (`claims`).
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ SENT = "sent"
 ALREADY_SENT = "already-sent"
 # Claimed, about to go out: the row was written before its messages were sent.
 PENDING = "pending"
-# A claim still pending this long after it was made was left by a delivery that died (well past the function's
-# timeout); the scheduled run completes it (`claims`).
+# A claim still pending this long after it was made, naming a message that did not go out, was left by a delivery
+# that died (well past the function's timeout); the scheduled run sends what it names (`claims`). Until then a
+# retry of that delivery does (`deliver`).
 CLAIM_TIMEOUT = timedelta(minutes=2)
 # An SMS held back by the budget (SMS_BUDGET_PER_HOUR); the next scheduled run summarises it.
 HELD = "held"

@@ -167,21 +167,27 @@ class AppwriteStore:
             raise TransientAppwriteError("the delivery ran out of its time budget waiting for Appwrite")
         return [future.result() for future in futures]
 
-    def at_once(self, first: Callable[[], T], second: Callable[[], U]) -> tuple[T, U]:
-        """Two calls of this store that do not depend on each other, overlapped: `second` on the pool (so it must
-        not wait on the pool itself: a single `_call` or a sequence of them), `first` in this thread."""
-        future = _POOL.submit(second)
+    def at_once(self, first: Callable[[], T], *others: Callable[[], Any]) -> tuple[T, list[Any]]:
+        """Calls of this store that do not depend on each other, overlapped: `others` on the pool (so each must not
+        wait on the pool itself: a single `_call` or a sequence of them), `first` in this thread. Returns what
+        `first` gave, and what each of `others` gave, in order."""
+        futures = [_POOL.submit(other) for other in others]
         try:
             result = first()
         except BaseException:
             self._abandoned.set()
-            future.cancel()
+            for future in futures:
+                future.cancel()
             raise
-        done, _ = wait([future], timeout=max(0.0, self._remaining()))
-        if not done:
+        done, pending = wait(futures, timeout=max(0.0, self._remaining()), return_when=FIRST_EXCEPTION)
+        failed = next((f.exception() for f in done if f.exception() is not None), None)
+        if failed is not None or pending:
             self._abandoned.set()
+        if failed is not None:
+            raise failed
+        if pending:
             raise TransientAppwriteError("the delivery ran out of its time budget waiting for Appwrite")
-        return result, future.result()
+        return result, [future.result() for future in futures]
 
     def fetch_alerts(self, fingerprints: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored rows of these alerts, by fingerprint; alerts never seen are absent."""
@@ -205,23 +211,9 @@ class AppwriteStore:
                                            Query.limit(1)], "read the heartbeat's alert row")
         return rows[0] if rows else None
 
-    def write_alerts(self, rows: Sequence[Mapping[str, Any]],
-                     completed_claims: Sequence[Mapping[str, Any]] = ()) -> bool:
-        """Create or update rows by `$id` (bulk upsert is idempotent, so a retried write is harmless) and, overlapped
-        with them, rewrite `completed_claims` (history rows whose messages went out). A failing row write fails the
-        call. Claims that Appwrite keeps failing to complete, or does not complete within the delivery's budget,
-        return False: they stay pending, and the scheduled run completes them (`jobs.claims`)."""
-        def complete(batch: list[dict[str, Any]]) -> bool:
-            try:
-                self._upsert("complete alert events", self._events_table_id, batch)
-            except TransientAppwriteError:
-                return False
-            return True
-
-        completions = [_POOL.submit(complete, batch) for batch in _batches(completed_claims)]
+    def write_alerts(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Create or update rows by `$id` (bulk upsert is idempotent, so a retried write is harmless)."""
         self._all(partial(self._upsert, "write alert rows", self._table_id, batch) for batch in _batches(rows))
-        done, _ = wait(completions, timeout=max(0.0, self._remaining()))
-        return len(done) == len(completions) and all(future.result() for future in done)
 
     def _send_one(self, message: OutgoingMessage) -> bool:
         """True when created now, False when Appwrite already had this message ID (sent before)."""
@@ -243,12 +235,14 @@ class AppwriteStore:
             raise
         return True
 
-    def send_messages(self, messages: Sequence[OutgoingMessage], sms_log: Sequence[Mapping[str, Any]] = ()
-                      ) -> SendReport:
-        """Create the messages, overlapping, and record `sms_log` rows (the SMS budget's) alongside them, each
-        row once: a retry sending the same messages records them if this attempt did not."""
+    def send_messages(self, messages: Sequence[OutgoingMessage], sms_log: Sequence[Mapping[str, Any]] = (),
+                      alert_rows: Sequence[Mapping[str, Any]] = ()) -> SendReport:
+        """Create the messages, overlapping, and alongside them record `sms_log` rows (the SMS budget's), each row
+        once (a retry sending the same messages records them if this attempt did not), and write `alert_rows`
+        (`write_alerts`)."""
         tasks: list[Callable[[], object]] = [partial(self._send_one, message) for message in messages]
         tasks += [partial(self._create_once, batch, self._sms_table_id) for batch in _batches(sms_log)]
+        tasks += [partial(self._upsert, "write alert rows", self._table_id, batch) for batch in _batches(alert_rows)]
         created = self._all(tasks)[:len(messages)]
         return SendReport(
             sent=tuple(m for m, new in zip(messages, created, strict=True) if new),
@@ -419,12 +413,17 @@ class AppwriteStore:
             cursor = [Query.cursor_after(str(page[-1]["$id"]))]
         return found
 
-    def pending_claims(self, before: datetime, limit: int) -> list[dict[str, Any]]:
-        """History rows still claimed (their messages not known to have gone out), claimed before `before`,
-        oldest first, at most `limit`: one call per 1,000."""
-        return self._paged("read the pending claims", [
-            Query.is_not_null("claim"), Query.less_than("at", format_datetime(before)), Query.order_asc("at")],
-            limit, page_size=1000)
+    def pending_claims(self, limit: int) -> list[dict[str, Any]]:
+        """History rows still claimed (not known yet to have had their messages go out), oldest first, at most
+        `limit`: one call per 1,000."""
+        return self._paged("read the pending claims", [Query.is_not_null("claim"), Query.order_asc("at")],
+                           limit, page_size=1000)
+
+    def claims_of(self, owner: str, limit: int) -> list[dict[str, Any]]:
+        """The pending claims one delivery made (its `claim_owner`), oldest first, at most `limit`: one call per
+        1,000."""
+        return self._paged("read this delivery's pending claims", [Query.equal("claim", owner), Query.order_asc("at")],
+                           limit, page_size=1000)
 
     def list_events(self, *, fingerprint: str | None = None, alertname: str | None = None,
                     since: datetime | None = None, limit: int = 1000) -> list[dict[str, Any]]:
@@ -490,6 +489,11 @@ class AppwriteStore:
         topics = sorted(limits)
         answers = self._all(read(topic, limits[topic]) for topic in topics)
         return {topic: [str(row["$id"]) for row in rows] for topic, rows in zip(topics, answers, strict=True)}
+
+    def sms_states(self, message_ids: Sequence[str]) -> dict[str, str]:
+        """The SMS log's state (`sent`, `held`, ...) of these SMS, by message ID; SMS never logged are absent."""
+        return {row_id: str(row.get("state") or "") for row_id, row in
+                self._existing(list(dict.fromkeys(message_ids)), self._sms_table_id, ["state"]).items()}
 
     def held_sms(self, limit: int) -> list[dict[str, Any]]:
         """The oldest SMS held back by the budget and not yet summarised: one call."""

@@ -21,6 +21,7 @@ from ..settings import Settings
 from .auth import refusal
 
 if TYPE_CHECKING:
+    from ..jobs.claims import EpisodeLinker
     from ..oncall.announce import Signer
 
 Log = Callable[[str], None]
@@ -125,10 +126,14 @@ def signer(request: Request, settings: Settings, moment: datetime) -> Signer:
                                                      request.headers.get("host", "")), moment)
 
 
-def linker(request: Request, settings: Settings, moment: datetime) -> Linker:
-    """The acknowledge links of a delivery's messages: `signer`'s, or none at all while ACK_SIGNING_KEY is unset
-    (then the links' modules are not even loaded)."""
-    return signer(request, settings, moment) if settings.ack_signing_key else no_links
+def linkers(request: Request, settings: Settings, moment: datetime) -> tuple[Linker, EpisodeLinker | None]:
+    """The acknowledge links of a delivery's messages (`signer`'s), and of the messages a retry rebuilds from
+    claims (by episode); none at all while ACK_SIGNING_KEY is unset (then the links' modules are not even
+    loaded)."""
+    if not settings.ack_signing_key:
+        return no_links, None
+    links = signer(request, settings, moment)
+    return links, links.link
 
 
 def elapsed_ms(started: float) -> str:

@@ -11,7 +11,7 @@ from ..core.rows import alerts_shaper, events_shaper
 from ..errors import AppwriteError, TransientAppwriteError
 from ..jobs.deliver import DeliverySummary, process_delivery
 from .auth import redact
-from .http import NO_API_KEY, Context, Reply, Request, appwrite_failed, elapsed_ms, linker, open_store, refused
+from .http import NO_API_KEY, Context, Reply, Request, appwrite_failed, elapsed_ms, linkers, open_store, refused
 
 
 def receive(request: Request, context: Context) -> Reply:
@@ -31,10 +31,11 @@ def receive(request: Request, context: Context) -> Reply:
     if store is None:
         return NO_API_KEY
     moment = context.now()
+    links, episode_link = linkers(request, settings, moment)
     try:
         summary = process_delivery(payload, store, routes=settings.routes, shaper=alerts_shaper(),
                                    events_shaper=events_shaper(), now=moment, policy=settings.policy,
-                                   linker=linker(request, settings, moment),
+                                   linker=links, episode_link=episode_link,
                                    received_resolution=settings.received_resolution,
                                    heartbeat=settings.heartbeat.alertname if settings.heartbeat else "")
     except AppwriteError as exc:
@@ -49,5 +50,4 @@ def _counts(summary: DeliverySummary) -> str:
     return (f"alerts={summary.received} created={summary.created} updated={summary.updated} "
             f"unchanged={summary.unchanged} stale={summary.stale} messages_queued={summary.messages_sent} "
             f"already_queued={summary.messages_already_sent} truncated={summary.truncated_alerts} "
-            f"events={summary.events} sms_held={summary.sms_held} silenced_by_flapping={summary.silenced}"
-            + (f" claims_left_to_scheduled_run={summary.claims_left}" if summary.claims_left else ""))
+            f"events={summary.events} sms_held={summary.sms_held} silenced_by_flapping={summary.silenced}")

@@ -1,19 +1,22 @@
-"""Completing the claims a delivery made and never completed, in the scheduled run.
+"""Completing the claims deliveries made, in the scheduled run (and in a delivery's retry: `settle`).
 
 A delivery claims the changes it announces (their history rows, `pending`, see `events`) before it sends, and
-completes the rows after. If it died in between and Alertmanager never sent that delivery again (it gave up,
-or its next notification of the group holds other alerts), the claims stay pending, and every other delivery
-leaves those changes to their owner: nobody would announce them. The scheduled run takes the claims pending for
-longer than CLAIM_TIMEOUT (well past the function's own timeout, so their delivery is over) and sends the
-messages they name, under the IDs they name: what the delivery got out before it died, Appwrite refuses as a
-copy; the rest goes out now. Then it completes the rows.
+leaves them pending: completing them would be a fourth sequential step on the way to a page. The scheduled run
+(every minute) asks Messaging which of the messages the pending claims name it has. A claim whose messages all
+went out is completed (each `sent`; an SMS the SMS log says the budget held, `held`), however young. A claim
+naming a message Appwrite does not have is left to its delivery (or Alertmanager's retry of it, which finds it,
+see `deliver`) until it is CLAIM_TIMEOUT old, well past the function's own timeout: then its delivery is over,
+and the run sends the messages missing under the IDs the claim names (an SMS the SMS log says was held stays held;
+the others face the budget) and completes it.
 
 A message is rebuilt from the claims that name it and the alert rows (summary, description, labels), so its
 words can differ from the ones first planned; its ID, the one thing that keeps it from going out twice, does
 not. Except when fewer claims name a message than it was planned to carry (`Named.partial`): see `rebuild`.
 
 Reads per scheduled run: one (the pending claims, oldest first; one more per 1,000 of them); then, only if there
-are any, the rows of those alerts (one read per 100).
+are any, the messages they name (one read per 100) and, for SMS Messaging does not have, the SMS log (one read per
+100); only for claims missing a message past CLAIM_TIMEOUT, the rows of those alerts (one read per 100), the SMS
+log of those SMS and the recent SMS of their topics.
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from ..core.events import CLAIM_TIMEOUT, PENDING, channel_entries, completed
-from ..delivery.port import ClaimStore, SendReport
+from ..core.events import CLAIM_TIMEOUT, HELD, PENDING, channel_entries, completed
+from ..delivery.port import ClaimStore, SendReport, SettleStore
+from ..formats import parse_datetime
 from ..messages.render import Notice, OutgoingMessage, digest, message_id, single
 from ..messages.routing import CHANNELS, Channel
 from ..oncall.announce import notice_from_row
 from ..oncall.policy import Policy
-from ..oncall.sms_budget import SMS_WINDOW, budget_log, budget_reads, within_budget
+from ..oncall.sms_budget import SMS_WINDOW, SUMMARISED, budget_log, budget_reads, within_budget
 
 # Read whole: a message named by claims beyond the ones read would look partial.
 CLAIM_LIMIT = 5000
@@ -115,23 +119,73 @@ def rebuild(claims: Sequence[Mapping[str, Any]], alert_rows: Mapping[str, Mappin
     return messages, renamed
 
 
+@dataclass(frozen=True)
+class Settled:
+    """Claims settled: what went out now, and the claims completed."""
+
+    report: SendReport
+    completed: int
+    held: int
+
+
+def settle(claims: Sequence[Mapping[str, Any]], alert_rows: Mapping[str, Mapping[str, Any]], store: SettleStore, *,
+           now: datetime, link: EpisodeLinker = no_episode_links, policy: Policy = NO_SMS_BUDGET) -> Settled:
+    """Send what these pending claims name and Appwrite does not have yet, and complete them.
+
+    Messages Appwrite has went out (their delivery sent them). An SMS it does not have that the SMS log says was
+    held stays held; the other SMS missing face the SMS budget now, as their delivery's would have."""
+    if not claims:
+        return Settled(SendReport((), ()), 0, 0)
+    named = named_messages(claims)
+    present = set(store.message_statuses([n.message_id for n in named])) if named else set()
+    missing_sms = [n.message_id for n in named if n.channel == "sms" and n.message_id not in present]
+    logged = store.sms_states(missing_sms) if missing_sms else {}
+    held_before = {mid for mid, state in logged.items() if state in (HELD, SUMMARISED)}
+    messages, renamed = rebuild(claims, alert_rows, link)
+    missing = [m for m in messages if m.message_id not in present and m.message_id not in held_before]
+    reads = budget_reads(missing, policy)
+    gated = within_budget(missing, store.sms_sent_since(reads, now - SMS_WINDOW) if reads else {}, policy)
+    # The SMS that went out are logged too: their delivery may have failed to (Appwrite keeps each log row once).
+    went_out = [m for m in messages if m.channel == "sms" and m.message_id in present]
+    log = budget_log([*went_out, *gated.send], gated.held, policy, now)
+    report = store.send_messages(list(gated.send), log) if gated.send or log else SendReport((), ())
+    held = held_before | {message.message_id for message in gated.held}
+    store.update_events(completed(claims, present | {message.message_id for message in report.sent}, renamed,
+                                  held=held))
+    return Settled(report, len(claims), len(held))
+
+
+def _names_only(claim: Mapping[str, Any], present: set[str]) -> bool:
+    return all(entry.get("messageId") in present for entry in channel_entries(claim)
+               if entry.get("result") == PENDING)
+
+
+def _made_before(claim: Mapping[str, Any], moment: datetime) -> bool:
+    made = parse_datetime(claim.get("at"))
+    return made is None or made < moment
+
+
 def finish_claims(store: ClaimStore, *, now: datetime, link: EpisodeLinker = no_episode_links,
                   policy: Policy = NO_SMS_BUDGET) -> int:
-    """Send what the claims abandoned for CLAIM_TIMEOUT name and complete them; returns how many were
-    completed."""
-    # However old: a change nobody announced is announced late rather than never (its message says when it
-    # started).
-    claims = store.pending_claims(before=now - CLAIM_TIMEOUT, limit=CLAIM_LIMIT)
+    """Complete the pending claims: at any age those whose messages all went out (or, SMS, were held by the
+    budget, as the SMS log says); once CLAIM_TIMEOUT old (their delivery is over) the others too, sending what is
+    missing (`settle`). Returns how many were completed."""
+    claims = store.pending_claims(limit=CLAIM_LIMIT)
     if not claims:
         return 0
-    alert_rows = store.fetch_alerts(sorted({str(row.get("fingerprint")) for row in claims}))
-    messages, renamed = rebuild(claims, alert_rows, link)
-    # A claim names every SMS its delivery planned, the budget's say comes with the completion (`deliver`): hold
-    # the ones past the budget now, as the delivery would have, and log the SMS as a delivery does.
-    reads = budget_reads(messages, policy)
-    gated = within_budget(messages, store.sms_sent_since(reads, now - SMS_WINDOW) if reads else {}, policy)
-    logged = budget_log(gated.send, gated.held, policy, now)
-    report = store.send_messages(list(gated.send), logged) if gated.send or logged else SendReport((), ())
-    store.update_events(completed(claims, {message.message_id for message in report.sent}, renamed,
-                                  held={message.message_id for message in gated.held}))
-    return len(claims)
+    named = named_messages(claims)
+    present = set(store.message_statuses([n.message_id for n in named])) if named else set()
+    missing_sms = [n.message_id for n in named if n.channel == "sms" and n.message_id not in present]
+    logged = store.sms_states(missing_sms) if missing_sms else {}
+    held = {mid for mid, state in logged.items() if state in (HELD, SUMMARISED)}
+    cutoff = now - CLAIM_TIMEOUT
+    settled = [claim for claim in claims if _names_only(claim, present | held)]
+    # However old: a change nobody announced is announced late rather than never (its message says when it
+    # started).
+    abandoned = [claim for claim in claims if not _names_only(claim, present | held) and _made_before(claim, cutoff)]
+    if settled:
+        store.update_events(completed(settled, present, held=held))
+    if not abandoned:
+        return len(settled)
+    alert_rows = store.fetch_alerts(sorted({str(row.get("fingerprint")) for row in abandoned}))
+    return len(settled) + settle(abandoned, alert_rows, store, now=now, link=link, policy=policy).completed

@@ -1,25 +1,23 @@
-"""One webhook delivery carried out: read the rows it touches, plan, claim, announce, then write.
+"""One webhook delivery carried out: read the rows it touches, plan, claim, then announce and write.
 
+Three sequential steps of Appwrite calls:
 1. Read the alert rows and plan (`plan`): what changed, what to announce, in which messages.
-2. Claim: create the history rows (`events`), the announced ones as claims naming their messages, still
-   pending. A change whose row another delivery made first is left out: that delivery announces it. This is
-   what keeps two overlapping groups racing each other from listing one alert in two digests (a digest's
-   message ID depends on everything it lists, so Appwrite's duplicate-ID check alone cannot catch that).
-   Alongside, the SMS budget reads the last hour's SMS: the claims name every SMS planned, and their
-   completion (step 4) says which the budget held.
-3. Send, and record the SMS in the SMS log alongside. Message IDs are derived from what they announce: a
-   retry sends the same IDs, Appwrite refuses the copies.
-4. Write the alert rows and, overlapped with them, complete the claims (each message sent or already sent).
-   Last: once an alert row holds the new state a retry decides `repeat` and sends nothing, so the rows wait
-   for the messages. The completion does not need to wait for the rows: once the messages went out it is
-   bookkeeping. If Appwrite keeps failing it while the rows are written, the delivery still succeeds (the
-   pages went out, the state is stored) and leaves the claims to the scheduled run (`claims`), which meets
-   their messages as already sent.
+2. Claim: create the history rows (`events`), the announced ones as claims naming their messages, pending. A
+   change whose row another delivery made first is left out: that delivery announces it. This is what keeps two
+   overlapping groups racing each other from listing one alert in two digests (a digest's message ID depends on
+   everything it lists, so Appwrite's duplicate-ID check alone cannot catch that). Alongside, the SMS budget
+   reads the last hour's SMS.
+3. Send, and alongside record the SMS in the SMS log and write the alert rows. Message IDs are derived from what
+   they announce: a retry sends the same IDs, Appwrite refuses the copies. The rows can go with the messages
+   because the claims come first: no row ever holds a change nobody claimed.
 
-A retry of a delivery that failed after step 2 finds its own pending claims and sends what they name; one
-that failed in step 4 finds the changes claimed (pending: it sends again, Appwrite refuses the copies; completed:
-it leaves them) and writes the rows. A claim whose delivery died and was never retried is completed by the
-scheduled run (`claims`).
+The claims stay pending: the scheduled run completes them once their messages went out (`claims`), which keeps a
+fourth step (and its writes) off the way to a page. A retry of a delivery that failed in step 3 may find the rows
+already holding the new state, so it decides `repeat`; when that state was stored within CLAIM_TIMEOUT it reads
+its own pending claims alongside step 2 (one read; `earlier_attempt_may_be_unsettled`) and sends what they name
+that Appwrite does not have. A retry that finds the rows not written yet decides the changes again and finds
+them claimed by itself: it sends again (Appwrite refuses the copies) and writes the rows. A claim whose delivery
+died and was never retried is settled by the scheduled run once CLAIM_TIMEOUT old.
 
 Only when a delivery has changes of state, the on-call rules (`oncall_service`) may read more: the history
 of the alerts that changed (flapping) and the SMS sent in the last hour (the SMS budget). Critical firing
@@ -32,15 +30,16 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.events import claim_owner, completed, event_id, event_rows, ours_to_send
+from ..core.events import CLAIM_TIMEOUT, claim_owner, event_id, event_rows, ours_to_send
 from ..core.kinds import Kind
 from ..core.lifecycle import decide
 from ..core.payload import WebhookPayload
 from ..core.plan import RECEIVED_RESOLUTION, Decider, DeliveryPlan, plan_delivery
 from ..core.rows import RowShaper
 from ..delivery.port import AlertStore, SendReport
+from ..formats import parse_datetime
 from ..messages.digest import group_messages
 from ..messages.render import Linker, OutgoingMessage, no_links
 from ..messages.routing import Route
@@ -48,6 +47,11 @@ from ..oncall.flapping import judge_flapping
 from ..oncall.policy import Policy
 from ..oncall.sms_budget import SMS_WINDOW, budget_log, budget_reads, within_budget
 
+if TYPE_CHECKING:
+    from .claims import EpisodeLinker, Settled
+
+# The most pending claims of one delivery a retry reads (as many as the scheduled run reads at once).
+EARLIER_CLAIMS = 5000
 # Every on-call rule off: what a delivery does without them.
 NO_ONCALL = Policy(escalate_max=0, flap_count=0, sms_budget_per_hour=0)
 
@@ -66,8 +70,6 @@ class DeliverySummary:
     events: int = 0
     sms_held: int = 0
     silenced: int = 0
-    # Claims Appwrite failed to complete once the messages went out: the scheduled run completes them.
-    claims_left: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -87,7 +89,7 @@ class DeliverySummary:
 
 
 def summarise(payload: WebhookPayload, plan: DeliveryPlan, report: SendReport, events: int = 0, *,
-              sms_held: int = 0, silenced: int = 0, claims_left: int = 0) -> DeliverySummary:
+              sms_held: int = 0, silenced: int = 0) -> DeliverySummary:
     last_outcome = {outcome.fingerprint: outcome for outcome in plan.outcomes}
     kept = {o.fingerprint for o in plan.outcomes if o.decision.writes}  # rows that hold this delivery's state
     created = sum(1 for fp in kept if last_outcome[fp].created)
@@ -108,7 +110,6 @@ def summarise(payload: WebhookPayload, plan: DeliveryPlan, report: SendReport, e
         events=events,
         sms_held=sms_held,
         silenced=silenced,
-        claims_left=claims_left,
     )
 
 
@@ -155,28 +156,39 @@ class _Delivery:
         return event_rows(self.payload, replace(plan, messages=out.messages), (), shaper=self.events_shaper,
                           now=self.now, held=out.held, notes=out.notes, claim=self.owner)
 
-    def claim(self, plan: DeliveryPlan) -> tuple[DeliveryPlan, Outgoing, list[dict[str, Any]]]:
+    def claim(self, plan: DeliveryPlan, *, look_back: bool = False
+              ) -> tuple[DeliveryPlan, Outgoing, list[dict[str, Any]], list[dict[str, Any]]]:
         """Create the history rows, announced changes as claims; leave out the changes another delivery claimed
-        (or announced) first. The SMS budget reads the last hour's SMS alongside, so the claims name every
-        message planned; the rows returned (to complete) say which SMS the budget held. Returns the plan and
-        messages left, and this delivery's rows."""
+        (or announced) first. Alongside: the SMS budget reads the last hour's SMS, and with `look_back` the pending
+        claims an earlier attempt of this delivery made are read (see `earlier_attempt_may_be_unsettled`).
+        Returns the plan and messages left, this delivery's rows, and the earlier attempts' claims."""
         out = self.announced(plan)
         rows = self.history(plan, out)
-        if not rows and not out.markers:
-            return plan, out, rows
         reads = budget_reads(out.messages, self.policy)
-        claim = partial(self.store.claim_events, [*rows, *out.markers])
-        if reads:
-            recent, existing = self.store.at_once(
-                partial(self.store.sms_sent_since, reads, self.now - SMS_WINDOW), claim)
-        else:
-            recent, existing = {}, claim()
+        # The budget's reads overlap among themselves: they go first, in this thread (see `AlertStore.at_once`).
+        calls = {name: call for name, call in (
+            ("recent", partial(self.store.sms_sent_since, reads, self.now - SMS_WINDOW) if reads else None),
+            ("existing", partial(self.store.claim_events, [*rows, *out.markers]) if rows or out.markers else None),
+            ("earlier", partial(self.store.claims_of, self.owner, EARLIER_CLAIMS) if look_back else None),
+        ) if call is not None}
+        found: dict[str, Any] = {}
+        if calls:
+            first, *others = calls.values()
+            result, rest = self.store.at_once(first, *others)
+            found = dict(zip(calls, [result, *rest], strict=True))
+        recent: Mapping[str, list[str]] = found.get("recent", {})
+        existing: Mapping[str, dict[str, Any]] = found.get("existing", {})
         mine = out.message_ids()
         taken = {
             notice.occurrence_key for notice, _ in plan.announcements
             if (row := existing.get(event_id(notice.occurrence_key))) is not None
             and not ours_to_send(row, self.owner, mine)
         } if existing else set()
+        earlier: list[dict[str, Any]] = found.get("earlier", [])
+        if not look_back and any(existing[event_id(key)].get("claim") == self.owner for key in taken):
+            # An earlier attempt claimed these changes for messages this attempt does not plan alike (say, a digest
+            # of more alerts, whose rows it wrote): settle what it planned.
+            earlier = self.store.claims_of(self.owner, EARLIER_CLAIMS)
         if taken:
             first_markers = {row["$id"] for row in out.markers}
             taken_rows = {event_id(key) for key in taken}
@@ -189,29 +201,62 @@ class _Delivery:
             if new_markers:
                 self.store.write_events(new_markers)
         gated = within_budget(out.messages, recent, self.policy)
-        if not gated.held:
-            return plan, out, rows
-        out = replace(out, messages=gated.send, held=gated.held)
-        mine_rows = {row["$id"] for row in rows}
-        return plan, out, [row for row in self.history(plan, out) if row["$id"] in mine_rows]
+        if gated.held:
+            out = replace(out, messages=gated.send, held=gated.held)
+        sends = {row["$id"] for row in rows}  # the claims this attempt sends itself
+        return plan, out, rows, [row for row in earlier if row["$id"] not in sends]
+
+
+def earlier_attempt_may_be_unsettled(payload: WebhookPayload, plan: DeliveryPlan,
+                                     stored: Mapping[str, Mapping[str, Any]], now: datetime, heartbeat: str) -> bool:
+    """Whether an earlier attempt of this delivery may have left claims whose messages did not all go out.
+
+    A delivery writes the alert rows alongside its messages: a row holding the state delivered says the change
+    was claimed, not that its messages went out. So when this delivery repeats a state announced within
+    CLAIM_TIMEOUT (after that the scheduled run settles what a delivery left), it reads its own pending claims:
+    one read, only then. Alertmanager re-sends a group at group_interval, so this is its retry (or the HA
+    pair's copy), not its routine re-delivery."""
+    since = now - CLAIM_TIMEOUT
+    for alert, outcome in zip(payload.alerts, plan.outcomes, strict=True):
+        row = stored.get(alert.fingerprint)
+        if (row is None or outcome.decision.kind is not Kind.REPEAT or not outcome.decision.notified_status
+                or (heartbeat and alert.alertname == heartbeat)):
+            continue
+        received = parse_datetime(row.get("lastReceivedAt"))
+        if received is not None and received >= since:
+            return True
+    return False
+
+
+def settle_earlier(claims: list[dict[str, Any]], store: AlertStore, stored: Mapping[str, Mapping[str, Any]], *,
+                   now: datetime, policy: Policy, episode_link: EpisodeLinker | None) -> Settled:
+    """An earlier attempt's pending claims (Alertmanager's retry): send what they name that did not go out, and
+    complete them (`claims.settle`, loaded only on a retry)."""
+    from .claims import no_episode_links, settle
+
+    return settle(claims, stored, store, now=now, link=episode_link or no_episode_links, policy=policy)
 
 
 def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tuple[Route, ...],
                      shaper: RowShaper, events_shaper: RowShaper, now: datetime, policy: Policy = NO_ONCALL,
                      linker: Linker = no_links, decider: Decider = decide,
-                     received_resolution: timedelta = RECEIVED_RESOLUTION, heartbeat: str = "") -> DeliverySummary:
+                     received_resolution: timedelta = RECEIVED_RESOLUTION, heartbeat: str = "",
+                     episode_link: EpisodeLinker | None = None) -> DeliverySummary:
     fingerprints = [alert.fingerprint for alert in payload.alerts]
     stored = store.fetch_alerts(fingerprints) if fingerprints else {}
     plan = plan_delivery(payload, stored, routes=routes, shaper=shaper, now=now, linker=linker, decider=decider,
                          received_resolution=received_resolution, heartbeat=heartbeat)
     delivery = _Delivery(payload, store, stored.keys(), policy, linker, events_shaper, now, claim_owner(payload))
-    plan, out, rows = delivery.claim(plan)
+    look_back = earlier_attempt_may_be_unsettled(payload, plan, stored, now, heartbeat)
+    plan, out, rows, earlier = delivery.claim(plan, look_back=look_back)
     logged = budget_log(out.messages, out.held, policy, now)
-    report = store.send_messages(list(out.messages), logged) if out.messages or logged else SendReport((), ())
-    done = completed([row for row in rows if row["claim"] is not None], {m.message_id for m in report.sent})
-    # Last, together: see step 4.
-    claims_left = 0
-    if (plan.rows or done) and not store.write_alerts(list(plan.rows), done):
-        claims_left = len(done)
-    return summarise(payload, plan, report, len(rows), sms_held=len(out.held), silenced=out.silenced,
-                     claims_left=claims_left)
+    # The alert rows go alongside the messages: the claims made above already keep any other delivery from
+    # announcing these changes, and a retry finds them (see step 3).
+    report = (store.send_messages(list(out.messages), logged, list(plan.rows)) if out.messages or logged or plan.rows
+              else SendReport((), ()))
+    held = len(out.held)
+    if earlier:
+        settled = settle_earlier(earlier, store, stored, now=now, policy=policy, episode_link=episode_link)
+        report = SendReport((*report.sent, *settled.report.sent), (*report.already_sent, *settled.report.already_sent))
+        held += settled.held
+    return summarise(payload, plan, report, len(rows), sms_held=held, silenced=out.silenced)

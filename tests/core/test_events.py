@@ -5,31 +5,40 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+import requests
 
 from devkit import payloads as p
 from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
+from devkit.runtime.worker import CLOCK_OFFSET_HEADER
 from ops.provision import load_settings, run
 from scripts.bootstrap_schema import main as bootstrap
 from src.core.schema import load_schema
 from tests.conftest import REPO_ROOT, function_env
 from tests.endpoints.metrics_support import events, kinds, metrics_host, ok  # noqa: F401 (metrics_host: the `host` fixture)
-from tests.harness import PROJECT_ID, Appwrite, deliver
+from tests.harness import PROJECT_ID, Appwrite, deliver, scheduled_run
 
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 HISTORY_CREATE = "POST /tablesdb/{databaseId}/tables/{tableId}/rows"
 HISTORY_PATH = r"/tables/alert_events/rows$"
 
 
+def changes(appwrite: Appwrite) -> list[dict[str, Any]]:
+    """The history rows of changes of state (without the scheduled run's rows following messages)."""
+    return [event for event in events(appwrite) if event["kind"] != "delivery"]
+
+
 class TestOneEventPerChange:
     def test_first_firing_is_recorded_with_where_it_went(self, host: FunctionHost, appwrite: Appwrite) -> None:
-        """A new critical alert: one `fired` row naming the alert, the delivery and its three messages."""
+        """A new critical alert: one `fired` row naming the alert, the delivery and its three messages, claimed
+        (pending) until the scheduled run finds them sent."""
         before = datetime.now(UTC) - timedelta(seconds=1)
         alert = p.alert(starts_at=T0)
         assert ok(host, alert, receiver="team-a")["eventsRecorded"] == 1
-        [event] = events(appwrite)
+        [event] = changes(appwrite)
         assert {key: event[key] for key in ("fingerprint", "alertname", "severity", "instance", "status", "startsAt",
                                             "endsAt", "kind", "reason", "receiver")} == {
             "fingerprint": alert["fingerprint"], "alertname": "HighCPU", "severity": "critical",
@@ -39,22 +48,28 @@ class TestOneEventPerChange:
         assert event["groupKey"] == p.payload([alert])["groupKey"]
         assert before <= datetime.fromisoformat(event["at"]) <= datetime.now(UTC)
         sent = {(m.topics[0], m.providertype): m.id for m in appwrite.messages()}
+        listed = [("critical-alerts", "push"), ("critical-alerts", "sms"), ("monitoring-alerts", "push")]
         assert [(c["topic"], c["channel"], c["messageId"], c["result"]) for c in event["channels"]] == [
-            ("critical-alerts", "push", sent[("critical-alerts", "push")], "sent"),
-            ("critical-alerts", "sms", sent[("critical-alerts", "sms")], "sent"),
-            ("monitoring-alerts", "push", sent[("monitoring-alerts", "push")], "sent"),
-        ]
+            (*where, sent[where], "pending") for where in listed]
+        assert event["claim"]
         assert (event["pushMessages"], event["smsMessages"], event["emailMessages"]) == (2, 1, 0)
+        assert scheduled_run(host.url)["claimsCompleted"] == 1
+        [event] = changes(appwrite)
+        assert [(c["topic"], c["channel"], c["messageId"], c["result"]) for c in event["channels"]] == [
+            (*where, sent[where], "sent") for where in listed]
+        assert event["claim"] is None
 
     def test_plain_redelivery_records_nothing_and_makes_no_history_call(
         self, host: FunctionHost, appwrite: Appwrite
     ) -> None:
-        """Group-interval and repeat re-sends of an announced alert add no row and not one history call."""
+        """Group-interval and repeat re-sends of an announced alert (5, 10 and 15 minutes later) add no row and not
+        one history call."""
         alert = p.alert(starts_at=T0)
         ok(host, alert)
         appwrite.control.reset_calls()
-        for _ in range(3):
-            assert ok(host, alert)["eventsRecorded"] == 0
+        for later in (300, 600, 900):
+            reply = deliver(host.url, p.payload([alert]), headers={CLOCK_OFFSET_HEADER: str(later)})
+            assert reply.status_code == 200 and reply.json()["eventsRecorded"] == 0
         assert HISTORY_CREATE not in appwrite.control.calls()
         assert len(events(appwrite)) == 1
 
@@ -146,49 +161,73 @@ class TestNoDuplicate:
         self, host: FunctionHost, appwrite: Appwrite
     ) -> None:
         """The history row is the claim written before the messages: its write failing answers 503 with nothing
-        sent and no row; Alertmanager's retry announces the change once and records it as sent."""
+        sent and no row; Alertmanager's retry announces the change once, and the scheduled run records it sent."""
         appwrite.control.add_fault(HISTORY_PATH, method="POST", count=10, status=503)
         alert = p.alert(starts_at=T0)
         assert deliver(host.url, p.payload([alert])).status_code == 503
-        assert appwrite.rows() == {} and events(appwrite) == [] and appwrite.messages() == []
+        assert appwrite.rows() == {} and changes(appwrite) == [] and appwrite.messages() == []
         appwrite.control.clear_faults()
         assert ok(host, alert)["eventsRecorded"] == 1
-        [event] = events(appwrite)
+        scheduled_run(host.url)
+        [event] = changes(appwrite)
         assert (event["kind"], {c["result"] for c in event["channels"]}, event["claim"]) == ("fired", {"sent"}, None)
         assert alert["fingerprint"] in appwrite.rows()
         assert len(appwrite.messages()) == 3
 
-    def test_a_failed_completion_and_row_write_leave_a_claim_the_retry_finishes(
+    def test_a_failed_row_write_leaves_a_claim_the_retry_finishes(
         self, host: FunctionHost, appwrite: Appwrite
     ) -> None:
-        """The messages went out but completing the claim and writing the alert row failed: 503; the retry finds
-        its own pending claim, meets Appwrite's duplicate check for each message, and completes the row once."""
-        appwrite.control.add_fault(r"/tables/(alert_events|alerts)/rows$", method="PUT", count=20, status=503)
+        """The messages went out but writing the alert row failed: 503; the retry finds its own pending claim,
+        meets Appwrite's duplicate check for each message and writes the row once; the scheduled run records the
+        messages sent."""
+        appwrite.control.add_fault(r"/tables/alerts/rows$", method="PUT", count=20, status=503)
         alert = p.alert(starts_at=T0)
         assert deliver(host.url, p.payload([alert])).status_code == 503
-        [claim] = events(appwrite)
+        [claim] = changes(appwrite)
         assert {c["result"] for c in claim["channels"]} == {"pending"} and claim["claim"]
         assert len(appwrite.messages()) == 3 and appwrite.rows() == {}
         appwrite.control.clear_faults()
         assert ok(host, alert)["messagesAlreadyQueued"] == 3
-        [event] = events(appwrite)
-        assert ({c["result"] for c in event["channels"]}, event["claim"]) == ({"already-sent"}, None)
         assert appwrite.rows()[alert["fingerprint"]]["notifiedStatus"] == "firing"
+        scheduled_run(host.url)
+        [event] = changes(appwrite)
+        assert ({c["result"] for c in event["channels"]}, event["claim"]) == ({"sent"}, None)
         assert len(appwrite.messages()) == 3
 
-    def test_a_failed_completion_alone_is_left_to_the_scheduled_run(
+    def test_messages_failing_after_the_row_was_written_are_sent_by_the_retry(
         self, host: FunctionHost, appwrite: Appwrite
     ) -> None:
-        """The messages went out and the alert row was written, but completing the claim failed: 200 (a retry
-        would change nothing), the claim stays pending for the scheduled run, and a repeat sends nothing."""
-        appwrite.control.add_fault(HISTORY_PATH, method="PUT", count=10, status=503)
+        """The row is written alongside the messages: the row landed, every SMS attempt failed (503). The retry
+        decides `repeat` from the row, but the change was stored moments ago, so it reads its own pending claim
+        and sends the SMS it names, once; the messages that went out are not sent again."""
+        appwrite.control.add_fault(r"/messaging/messages/sms$", method="POST", count=3, status=503)
+        alert = p.alert(starts_at=T0)
+        assert deliver(host.url, p.payload([alert])).status_code == 503
+        assert appwrite.rows()[alert["fingerprint"]]["notifiedStatus"] == "firing"
+        assert sorted(m.providertype for m in appwrite.messages()) == ["push", "push"]
+        appwrite.control.clear_faults()
+        reply = ok(host, alert)
+        assert (reply["messagesQueued"], reply["messagesAlreadyQueued"]) == (1, 0)
+        assert sorted(m.providertype for m in appwrite.messages()) == ["push", "push", "sms"]
+        [event] = changes(appwrite)
+        assert ({c["result"] for c in event["channels"]}, event["claim"]) == ({"sent"}, None)
+        assert ok(host, alert)["messagesQueued"] == 0
+
+    def test_a_failed_completion_is_done_by_the_next_scheduled_run(
+        self, host: FunctionHost, appwrite: Appwrite
+    ) -> None:
+        """The scheduled run failing to complete a claim (503) leaves it pending; the next run completes it and
+        sends nothing again."""
         alert = p.alert(starts_at=T0)
         assert ok(host, alert)["messagesQueued"] == 3
-        [claim] = events(appwrite)
+        appwrite.control.add_fault(HISTORY_PATH, method="PUT", count=10, status=503)
+        assert requests.post(host.url + "/_host/schedule", timeout=60).status_code == 503
+        [claim] = changes(appwrite)
         assert {c["result"] for c in claim["channels"]} == {"pending"} and claim["claim"]
-        assert appwrite.rows()[alert["fingerprint"]]["notifiedStatus"] == "firing"
         appwrite.control.clear_faults()
-        assert ok(host, alert)["messagesQueued"] == 0
+        assert scheduled_run(host.url)["messagesQueued"] == 0
+        [event] = changes(appwrite)
+        assert ({c["result"] for c in event["channels"]}, event["claim"]) == ({"sent"}, None)
         assert len(appwrite.messages()) == 3
 
     def test_a_lost_answer_to_the_history_write_adds_no_second_row(
@@ -207,7 +246,8 @@ class TestNoDuplicate:
         # Plus the SMS budget's count of recent SMS (GET) and its record of alert A's SMS (POST).
         assert calls[HISTORY_CREATE] == 1 + 1 and calls["GET /tablesdb/{databaseId}/tables/{tableId}/rows"] == 2 + 1
         assert [e["alertname"] for e in events(appwrite)] == ["A", "B"]
-        assert {c["result"] for e in events(appwrite) for c in e["channels"]} == {"sent"}
+        scheduled_run(host.url)
+        assert {c["result"] for e in events(appwrite) if e["kind"] != "delivery" for c in e["channels"]} == {"sent"}
 
     def test_a_lost_answer_is_absorbed_inside_the_function(self, host: FunctionHost, appwrite: Appwrite) -> None:
         """One lost answer: the function's own retry meets 409, looks the IDs up, and answers 200 with one row."""

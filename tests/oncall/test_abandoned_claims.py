@@ -1,7 +1,7 @@
-"""A delivery that claimed its changes and died before completing them, never retried by Alertmanager: the
-scheduled run, once the claims are CLAIM_TIMEOUT old, sends what they name under the IDs they name (what had gone
-out is refused as a copy) and completes them; a late retry of the dead delivery then sends nothing. In process,
-at chosen times, with the real store against the emulator."""
+"""A delivery that claimed its changes and died before its messages all went out, never retried by Alertmanager:
+the scheduled run, once the claims are CLAIM_TIMEOUT old, sends what they name and Messaging does not have, under
+the IDs they name, and completes them; a late retry of the dead delivery then sends nothing. In process, at chosen
+times, with the real store against the emulator."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def headlines(appwrite: Appwrite) -> Counter[str]:
 
 def test_a_dead_deliverys_claims_are_sent_by_the_scheduled_run_once(oncall: Oncall, appwrite: Appwrite) -> None:
     """A critical alert: its SMS went out, its pushes did not. Before CLAIM_TIMEOUT the scheduled run leaves the
-    claim alone; after, it sends the two pushes and meets the SMS as already sent; a later run does nothing."""
+    claim alone; after, it sends the two pushes and finds the SMS sent; a later run does nothing."""
     alert = p.alert(starts_at=STARTS)
     dies_after_claiming(oncall, appwrite, alert)
     assert [m.providertype for m in appwrite.messages()] == ["sms"]
@@ -71,7 +71,7 @@ def test_a_dead_deliverys_claims_are_sent_by_the_scheduled_run_once(oncall: Onca
     assert scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(seconds=5))["claimsCompleted"] == 1
     assert sorted((m.topics[0], m.providertype) for m in appwrite.messages()) == [
         ("critical-alerts", "push"), ("critical-alerts", "sms"), ("monitoring-alerts", "push")]
-    assert results(appwrite) == {"sent": 2, "already-sent": 1}
+    assert results(appwrite) == {"sent": 3}
     [claim] = events(appwrite, "fired")
     assert claim["claim"] is None and claim["kind"] == "fired"
     assert scheduled_run(oncall, T0 + CLAIM_TIMEOUT * 2)["claimsCompleted"] == 0
@@ -81,16 +81,18 @@ def test_a_dead_deliverys_claims_are_sent_by_the_scheduled_run_once(oncall: Onca
 def test_the_rebuilt_page_has_its_headline_and_acknowledge_link(
     emulator: Emulator, appwrite: Appwrite
 ) -> None:
-    """The push the scheduled run sends has the planned headline and an acknowledge link; the summary comes from
-    the alert's row, which the dead delivery never wrote (a row written since, by another delivery, would give
-    it). A scheduled execution has no domain of its own: PUBLIC_URL says where links point."""
+    """The push the scheduled run sends has the planned headline and an acknowledge link; the summary and
+    description come from the alert's row, which the dead delivery wrote alongside its messages. A scheduled
+    execution has no domain of its own: PUBLIC_URL says where links point."""
     oncall = oncall_with(emulator, PUBLIC_URL=BASE, APPWRITE_PROJECT_ID=PROJECT_ID)
     alert = p.alert(starts_at=STARTS)
     dies_after_claiming(oncall, appwrite, alert)
     scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(seconds=5))
     [page] = [m.data for m in appwrite.messages() if m.providertype == "push" and m.topics == ["critical-alerts"]]
     assert page["title"] == "[FIRING] HighCPU on 10.0.0.80:9100 (critical)"
-    assert page["body"].startswith("Severity critical, no summary given.") and "Acknowledge: " in page["body"]
+    annotations = alert["annotations"]
+    assert page["body"].startswith(f"{annotations['summary']}\n{annotations['description']}")
+    assert "Acknowledge: " in page["body"]
     assert page["action"].startswith(f"{BASE}/ack?") and page["action"] in page["body"]
 
 
@@ -150,13 +152,15 @@ def test_a_claim_cut_between_two_bulk_creates_is_announced_in_two_parts_once(
 ) -> None:
     """150 warnings, the delivery dead after claiming 100: the scheduled run announces those 100 in a digest of
     their own (not under the planned ID, which a retry would send whole); Alertmanager's next delivery announces
-    the other 50. Every alert once, every history row completed naming the message that carried it."""
+    the other 50. Every alert once, every history row completed (the next run completes the delivery's) naming
+    the message that carried it."""
     alerts = [p.alert("Disk", severity="warning", instance=f"node-{i:03d}:9100", starts_at=STARTS) for i in range(150)]
     planned = half_claimed(oncall, alerts)
     assert scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(seconds=5))["claimsCompleted"] == 100
     [first] = digests(appwrite).items()
     assert first[0] != planned and first[1] == 100
     oncall.deliver(*alerts, at=T0 + CLAIM_TIMEOUT + timedelta(minutes=1))
+    assert scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(minutes=2))["claimsCompleted"] == 50
     sent = digests(appwrite)
     assert sorted(sent.values()) == [50, 100] and planned not in sent
     history = events(appwrite, "fired")
@@ -167,12 +171,13 @@ def test_a_claim_cut_between_two_bulk_creates_is_announced_in_two_parts_once(
 
 def test_a_retry_before_the_scheduled_run_sends_the_planned_digest_whole(oncall: Oncall, appwrite: Appwrite) -> None:
     """The same cut claim, but Alertmanager's retry comes first: it finds its own 100 claims, makes the other 50,
-    and sends the digest as planned; the scheduled run then has nothing to do."""
+    and sends the digest as planned; the scheduled run then only completes the 150 claims, sending nothing."""
     alerts = [p.alert("Disk", severity="warning", instance=f"node-{i:03d}:9100", starts_at=STARTS) for i in range(150)]
     planned = half_claimed(oncall, alerts)
     summary = oncall.deliver(*alerts, at=T0 + timedelta(seconds=10))
     assert summary.messages_sent == 1 and digests(appwrite) == {planned: 150}
-    assert scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(seconds=5))["claimsCompleted"] == 0
+    run = scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(seconds=5))
+    assert (run["claimsCompleted"], run["messagesQueued"]) == (150, 0)
     assert digests(appwrite) == {planned: 150}
 
 
@@ -189,19 +194,40 @@ def test_a_claim_pending_for_days_is_still_announced_when_scheduled_runs_come_ba
 
 def test_the_scheduled_run_holds_a_dead_deliverys_sms_past_the_budget(emulator: Emulator, appwrite: Appwrite) -> None:
     """With a budget of one SMS an hour, spent on a first page: the next delivery claims its page's SMS (the
-    budget is read alongside the claim) and dies before completing; the scheduled run sends its pushes but not
-    the SMS, which it completes as held, as the delivery would have (the topic's summary SMS covers it)."""
+    budget is read alongside the claim), logs it held and dies before its pushes went out; the scheduled run
+    completes the first page's claim, sends the second's pushes but not the SMS, which it completes as held, as
+    the SMS log says (the topic's summary SMS covers it)."""
     oncall = oncall_with(emulator, SMS_BUDGET_PER_HOUR="1", APPWRITE_PROJECT_ID=PROJECT_ID)
     oncall.deliver(p.alert("First", starts_at=STARTS), at=T0)
     dies_after_claiming(oncall, appwrite, p.alert("Second", starts_at=STARTS))
     [claim] = [row for row in events(appwrite, "fired") if row["alertname"] == "Second"]
     planned = {c["channel"]: c["messageId"] for c in json.loads(claim["channels"])}
     assert {c["result"] for c in json.loads(claim["channels"])} == {"pending"}
-    assert scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(seconds=5))["claimsCompleted"] == 1
+    assert scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(seconds=5))["claimsCompleted"] == 2
     [claim] = [row for row in events(appwrite, "fired") if row["alertname"] == "Second"]
     results = sorted((c["channel"], c["result"]) for c in json.loads(claim["channels"]))
     assert results == [("push", "sent"), ("push", "sent"), ("sms", "held")]
     sent = {m.id: m for m in appwrite.messages()}
     assert planned["sms"] not in sent
     assert [m.providertype for m in sent.values()].count("push") == 4
+    assert appwrite.rows("sms_log")[planned["sms"]]["state"] in ("held", "summarised")
+
+
+def test_a_dead_delivery_that_logged_no_sms_meets_the_budget_in_the_scheduled_run(
+    emulator: Emulator, appwrite: Appwrite
+) -> None:
+    """The same, but the dead delivery's record in the SMS log failed too: the scheduled run applies the budget
+    itself (one SMS this hour already), holds the SMS, logs it held and completes the claim."""
+    oncall = oncall_with(emulator, SMS_BUDGET_PER_HOUR="1", APPWRITE_PROJECT_ID=PROJECT_ID)
+    oncall.deliver(p.alert("First", starts_at=STARTS), at=T0)
+    appwrite.control.add_fault(r"/tables/sms_log/rows$", method="POST", count=1000, status=503)
+    dies_after_claiming(oncall, appwrite, p.alert("Second", starts_at=STARTS))
+    [claim] = [row for row in events(appwrite, "fired") if row["alertname"] == "Second"]
+    planned = {c["channel"]: c["messageId"] for c in json.loads(claim["channels"])}
+    assert planned["sms"] not in appwrite.rows("sms_log")
+    scheduled_run(oncall, T0 + CLAIM_TIMEOUT + timedelta(seconds=5))
+    [claim] = [row for row in events(appwrite, "fired") if row["alertname"] == "Second"]
+    assert sorted((c["channel"], c["result"]) for c in json.loads(claim["channels"])) == [
+        ("push", "sent"), ("push", "sent"), ("sms", "held")]
+    assert planned["sms"] not in {m.id for m in appwrite.messages()}
     assert appwrite.rows("sms_log")[planned["sms"]]["state"] in ("held", "summarised")

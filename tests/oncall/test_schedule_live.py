@@ -31,13 +31,14 @@ class TestTrigger:
     def test_a_scheduled_run_with_nothing_due_sends_nothing(
         self, oncall_host: FunctionHost, appwrite: Appwrite
     ) -> None:
-        """A fresh page is not escalated yet; the run answers 200 and only records its 3 messages failed (no
-        provider is enabled), re-sending nothing without ALERT_FALLBACK."""
+        """A fresh page is not escalated yet; the run answers 200, completes the page's claim (its messages went
+        out) and records its 3 messages failed (no provider is enabled), re-sending nothing without
+        ALERT_FALLBACK."""
         ok(oncall_host, p.alert(starts_at=T0))
         before = len(appwrite.messages())
         assert schedule(oncall_host) == {"status": "ok", "trigger": "schedule", "escalations": 0, "stableAgain": 0,
                                          "smsSummaries": 0, "smsHeld": 0, "messagesQueued": 0,
-                                         "messagesAlreadyQueued": 0, "resolvesRepaired": 0, "claimsCompleted": 0,
+                                         "messagesAlreadyQueued": 0, "resolvesRepaired": 0, "claimsCompleted": 1,
                                          "heartbeatPaged": 0, "heartbeatRecovered": 0,
                                          "deliveriesSettled": 3, "deliveriesFailed": 3, "fallbacksQueued": 0}
         assert len(appwrite.messages()) == before

@@ -3,8 +3,8 @@ Alertmanager retries) or succeeds after an internal retry, and once Alertmanager
 are exactly those of a run without the fault and every change of state was announced exactly once.
 
 Steps, in the order a delivery takes them: lookup (`GET .../alerts/rows`), history (`POST .../alert_events/rows`:
-the claims, made before the messages), the creation of each message kind, then, overlapped, complete
-(`PUT .../alert_events/rows`: the claims completed once the messages went out) and write (`PUT .../alerts/rows`).
+the claims, made before the messages), then, overlapped, the creation of each message kind and write
+(`PUT .../alerts/rows`). The claims stay pending; the scheduled run completes them (tests/jobs/test_claims.py).
 The delivery has one critical alert (one push, one SMS, one email) and one `info` alert (stored, not announced), so
 a fault armed for N calls of a step hits N attempts of one call.
 """
@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -23,8 +22,6 @@ import pytest
 from devkit import payloads as p
 from devkit.emulator import Emulator
 from devkit.runtime import FunctionHost
-from src.clock import utc_now
-from src.core.events import CLAIM_TIMEOUT
 from tests.harness import Appwrite, deliver
 from tests.reliability.conftest import SHORT_BUDGET_SECONDS, Control
 from tests.reliability.support import (
@@ -35,6 +32,7 @@ from tests.reliability.support import (
     env,
     fingerprints,
     new_tag,
+    settled_by_the_scheduled_run,
     wait_for,
 )
 
@@ -46,7 +44,6 @@ ATTEMPTS = 3
 STEPS: dict[str, tuple[str, str, str]] = {
     "lookup": ("GET", r"/tables/alerts/rows$", "/tables/alerts/rows"),
     "history": ("POST", r"/tables/alert_events/rows$", "/tables/alert_events/rows"),
-    "complete": ("PUT", r"/tables/alert_events/rows$", "/tables/alert_events/rows"),
     "write": ("PUT", r"/tables/alerts/rows$", "/tables/alerts/rows"),
     "push": ("POST", r"/messaging/messages/push$", "/messaging/messages/push"),
     "sms": ("POST", r"/messaging/messages/sms$", "/messaging/messages/sms"),
@@ -89,18 +86,6 @@ def retry(url: str, project: Appwrite, body: dict[str, Any]) -> None:
     assert reply.status_code == 200, reply.text
 
 
-def assert_completed_by_the_scheduled_run(function: InProcess, project: Appwrite, tag: str, body: dict[str, Any],
-                                         expected: Outcome) -> None:
-    """A delivery that left its claims pending: once they are CLAIM_TIMEOUT old the scheduled run completes them,
-    sending nothing again, and the outcome is the control's."""
-    assert function.scheduled_run(utc_now() + CLAIM_TIMEOUT + timedelta(seconds=5)).status == 200
-    outcome = Outcome.of(project, tag, fingerprints([body]))
-    # The run also followed the three messages to their delivery: rows of its own, not the delivery's.
-    delivery = [event for event in outcome.events if '"kind": "delivery"' not in event]
-    assert len(outcome.events) - len(delivery) == 3
-    assert replace(outcome, events=delivery) == expected
-
-
 @pytest.mark.parametrize(("step", "fault"), MATRIX)
 def test_single_failure_is_absorbed_by_an_internal_retry(
     host: FunctionHost, project: Appwrite, control: Control, step: str, fault: str
@@ -128,16 +113,6 @@ def test_outage_answers_503_and_alertmanagers_retry_is_exact(
     [body] = small(tag)
     arm(project, step, count=ATTEMPTS, **FAULTS[fault])
     reply = inprocess.post(json.dumps(body).encode())
-    if step == "complete":
-        # The messages went out and the rows were written alongside: only the history's bookkeeping is left,
-        # to the scheduled run once the claims are CLAIM_TIMEOUT old. No retry is needed, and none would help.
-        assert reply.status == 200, reply.body
-        assert attempts(project, step) == ATTEMPTS
-        # Both changes' claims (the info alert's names no message).
-        assert any("claims_left_to_scheduled_run=2" in line for line in inprocess.logs), inprocess.logs
-        project.control.clear_faults()
-        assert_completed_by_the_scheduled_run(inprocess, project, tag, body, expected)
-        return
     assert reply.status == 503, reply.body
     assert reply.headers.get("retry-after")
     assert attempts(project, step) == ATTEMPTS
@@ -145,6 +120,8 @@ def test_outage_answers_503_and_alertmanagers_retry_is_exact(
     time.sleep(0.05)
     retry(host.url, project, body)
     assert Outcome.of(project, tag, fingerprints([body])) == expected
+    # The retry sent whatever the failed attempt had not: the scheduled run finds nothing left to send.
+    assert settled_by_the_scheduled_run(inprocess, project, fingerprints([body]))["messagesQueued"] == 0
 
 
 @pytest.mark.parametrize("step", list(STEPS))
@@ -152,8 +129,7 @@ def test_answer_slower_than_the_budget_gives_503_within_the_budget(
     emulator: Emulator, host: FunctionHost, project: Appwrite, control: Control, step: str
 ) -> None:
     """Appwrite answering after the time budget: 503 soon after the budget, and the retry, once the slow call
-    has landed, is exact; when only the completion of the claims is slow, 200 and the scheduled run completes them.
-    In-process with a 0.3 s budget (TIME_BUDGET_SECONDS accepts 1 s at least)."""
+    has landed, is exact. In-process with a 0.3 s budget (TIME_BUDGET_SECONDS accepts 1 s at least)."""
     expected = control(small)
     tag = new_tag()
     [body] = small(tag)
@@ -163,15 +139,10 @@ def test_answer_slower_than_the_budget_gives_503_within_the_budget(
     function = InProcess(env(emulator, APPWRITE_API_KEY=emulator.api_key), budget=budget)
     reply = function.post(json.dumps(body).encode())
     took = time.monotonic() - started
-    # A slow completion of the claims is not waited for past the budget: the messages went out and the rows
-    # were written alongside, so the delivery succeeded and the scheduled run completes the claims.
-    assert reply.status == (200 if step == "complete" else 503), reply.body
+    assert reply.status == 503, reply.body
     assert budget <= took < budget + 0.4
     # Alertmanager retries later; by then Appwrite has carried out the slow call.
     time.sleep(max(0.0, started + delay + 0.1 - time.monotonic()))
-    if step == "complete":
-        assert_completed_by_the_scheduled_run(function, project, tag, body, expected)
-        return
     retry(host.url, project, body)
     assert Outcome.of(project, tag, fingerprints([body])) == expected
 

@@ -128,19 +128,27 @@ class Settled:
     held: int
 
 
+def accounted_for(claims: Sequence[Mapping[str, Any]], store: SettleStore) -> tuple[set[str], set[str]]:
+    """Of the messages these claims name: those Messaging has (they went out), and the SMS it has not that the SMS
+    log says the budget held."""
+    named = named_messages(claims)
+    present = set(store.message_statuses([n.message_id for n in named])) if named else set()
+    missing_sms = [n.message_id for n in named if n.channel == "sms" and n.message_id not in present]
+    logged = store.sms_states(missing_sms) if missing_sms else {}
+    return present, {mid for mid, state in logged.items() if state in (HELD, SUMMARISED)}
+
+
 def settle(claims: Sequence[Mapping[str, Any]], alert_rows: Mapping[str, Mapping[str, Any]], store: SettleStore, *,
-           now: datetime, link: EpisodeLinker = no_episode_links, policy: Policy = NO_SMS_BUDGET) -> Settled:
-    """Send what these pending claims name and Appwrite does not have yet, and complete them.
+           now: datetime, link: EpisodeLinker = no_episode_links, policy: Policy = NO_SMS_BUDGET,
+           known: tuple[set[str], set[str]] | None = None) -> Settled:
+    """Send what these pending claims name and Appwrite does not have yet, and complete them (`known`: what
+    `accounted_for` found of them, if it was asked already).
 
     Messages Appwrite has went out (their delivery sent them). An SMS it does not have that the SMS log says was
     held stays held; the other SMS missing face the SMS budget now, as their delivery's would have."""
     if not claims:
         return Settled(SendReport((), ()), 0, 0)
-    named = named_messages(claims)
-    present = set(store.message_statuses([n.message_id for n in named])) if named else set()
-    missing_sms = [n.message_id for n in named if n.channel == "sms" and n.message_id not in present]
-    logged = store.sms_states(missing_sms) if missing_sms else {}
-    held_before = {mid for mid, state in logged.items() if state in (HELD, SUMMARISED)}
+    present, held_before = known or accounted_for(claims, store)
     messages, renamed = rebuild(claims, alert_rows, link)
     missing = [m for m in messages if m.message_id not in present and m.message_id not in held_before]
     reads = budget_reads(missing, policy)
@@ -173,19 +181,16 @@ def finish_claims(store: ClaimStore, *, now: datetime, link: EpisodeLinker = no_
     claims = store.pending_claims(limit=CLAIM_LIMIT)
     if not claims:
         return 0
-    named = named_messages(claims)
-    present = set(store.message_statuses([n.message_id for n in named])) if named else set()
-    missing_sms = [n.message_id for n in named if n.channel == "sms" and n.message_id not in present]
-    logged = store.sms_states(missing_sms) if missing_sms else {}
-    held = {mid for mid, state in logged.items() if state in (HELD, SUMMARISED)}
-    cutoff = now - CLAIM_TIMEOUT
-    settled = [claim for claim in claims if _names_only(claim, present | held)]
+    present, held = accounted_for(claims, store)
+    done = [claim for claim in claims if _names_only(claim, present | held)]
     # However old: a change nobody announced is announced late rather than never (its message says when it
     # started).
-    abandoned = [claim for claim in claims if not _names_only(claim, present | held) and _made_before(claim, cutoff)]
-    if settled:
-        store.update_events(completed(settled, present, held=held))
+    abandoned = [claim for claim in claims
+                 if not _names_only(claim, present | held) and _made_before(claim, now - CLAIM_TIMEOUT)]
+    if done:
+        store.update_events(completed(done, present, held=held))
     if not abandoned:
-        return len(settled)
+        return len(done)
     alert_rows = store.fetch_alerts(sorted({str(row.get("fingerprint")) for row in abandoned}))
-    return len(settled) + settle(abandoned, alert_rows, store, now=now, link=link, policy=policy).completed
+    settled = settle(abandoned, alert_rows, store, now=now, link=link, policy=policy, known=(present, held))
+    return len(done) + settled.completed

@@ -64,6 +64,10 @@ class InMemoryStore:
     def fetch_alerts(self, fingerprints: list[str]) -> dict[str, dict[str, Any]]:
         return {fp: self._rows[fp] for fp in fingerprints if fp in self._rows}
 
+    def fetch_alerts_with_history(self, fingerprints: list[str], history_of: Sequence[str], since: datetime
+                                  ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+        return self.fetch_alerts(fingerprints), []
+
     def at_once(self, first: Callable[[], T], *others: Callable[[], Any]) -> tuple[T, list[Any]]:
         return first(), [other() for other in others]
 

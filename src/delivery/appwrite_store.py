@@ -191,19 +191,26 @@ class AppwriteStore:
 
     def fetch_alerts(self, fingerprints: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored rows of these alerts, by fingerprint; alerts never seen are absent."""
-        unique = list(dict.fromkeys(fingerprints))
+        found, _ = self.fetch_alerts_with_history(fingerprints, (), None)
+        return found
 
+    def fetch_alerts_with_history(self, fingerprints: Sequence[str], history_of: Sequence[str],
+                                  since: datetime | None) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+        """`fetch_alerts`, and overlapped with its lookups `fetch_history(history_of, since)`."""
         def lookup(batch: list[str]) -> Callable[[], Any]:
             return lambda: self._call("look up alert rows", lambda: self._tables.list_rows(
                 self._database_id, self._table_id,
                 queries=[Query.equal("$id", batch), Query.limit(len(batch))], total=False,
             ))
 
+        lookups = [lookup(batch) for batch in id_batches(list(dict.fromkeys(fingerprints)))]
+        reads = self._history_reads(history_of, since) if since is not None and history_of else []
+        answers = self._all([*lookups, *reads])
         found: dict[str, dict[str, Any]] = {}
-        for result in self._all(lookup(batch) for batch in id_batches(unique)):
+        for result in answers[:len(lookups)]:
             for row in result.rows:
                 found[row.id] = dict(row.data)
-        return found
+        return found, [row for rows in answers[len(lookups):] for row in rows]
 
     def newest_alert_named(self, alertname: str) -> dict[str, Any] | None:
         """The row of this alertname received last (the dead-man's switch's heartbeat): one call."""
@@ -459,14 +466,14 @@ class AppwriteStore:
                       limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
         """The history rows of these alerts since `since`, with the columns the on-call rules read: one call per
         100 alerts, overlapping, at most `limit` rows each (the newest)."""
-        def read(batch: list[str]) -> Callable[[], list[dict[str, Any]]]:
-            return partial(self._rows, self._events_table_id, [
-                Query.equal("fingerprint", batch), Query.greater_than_equal("at", format_datetime(since)),
-                Query.select(["$id", *RULE_COLUMNS]), Query.order_desc("at"), Query.limit(limit)],
-                "read the alert history")
+        return [row for rows in self._all(self._history_reads(fingerprints, since, limit)) for row in rows]
 
-        unique = list(dict.fromkeys(fingerprints))
-        return [row for rows in self._all(read(batch) for batch in id_batches(unique)) for row in rows]
+    def _history_reads(self, fingerprints: Sequence[str], since: datetime,
+                       limit: int = HISTORY_LIMIT) -> list[Callable[[], list[dict[str, Any]]]]:
+        return [partial(self._rows, self._events_table_id, [
+            Query.equal("fingerprint", batch), Query.greater_than_equal("at", format_datetime(since)),
+            Query.select(["$id", *RULE_COLUMNS]), Query.order_desc("at"), Query.limit(limit)],
+            "read the alert history") for batch in id_batches(list(dict.fromkeys(fingerprints)))]
 
     def find_events(self, *, kinds: Sequence[str], since: datetime, severities: Sequence[str] = (),
                     limit: int) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """One webhook delivery carried out: read the rows it touches, plan, claim, then announce and write.
 
 Three sequential steps of Appwrite calls:
-1. Read the alert rows and plan (`plan`): what changed, what to announce, in which messages.
+1. Read the alert rows and plan (`plan`): what changed, what to announce, in which messages. Alongside, when
+   flapping is judged, the history of the alerts the delivery resolves.
 2. Claim: create the history rows (`events`), the announced ones as claims naming their messages, pending. A
    change whose row another delivery made first is left out: that delivery announces it. This is what keeps two
    overlapping groups racing each other from listing one alert in two digests (a digest's message ID depends on
@@ -20,7 +21,8 @@ them claimed by itself: it sends again (Appwrite refuses the copies) and writes 
 died and was never retried is settled by the scheduled run once CLAIM_TIMEOUT old.
 
 Only when a delivery has changes of state, the on-call rules (`oncall_service`) may read more: the history
-of the alerts that changed (flapping) and the SMS sent in the last hour (the SMS budget). Critical firing
+of the alerts that changed (flapping; read in step 1 for the resolves, else one more step) and the SMS sent in
+the last hour (the SMS budget). Critical firing
 messages carry an acknowledge link when `linker` makes one."""
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from ..messages.digest import group_messages
 from ..messages.render import Linker, OutgoingMessage, no_links
 from ..messages.routing import Route
 from ..oncall.flapping import judge_flapping
+from ..oncall.history import HISTORY_LOOKBACK, NOTHING_READ_AHEAD, ReadAhead
 from ..oncall.policy import Policy
 from ..oncall.sms_budget import SMS_WINDOW, budget_log, budget_reads, within_budget
 
@@ -139,13 +142,14 @@ class _Delivery:
     events_shaper: RowShaper
     now: datetime
     owner: str  # `claim_owner(payload)`
+    read_ahead: ReadAhead = NOTHING_READ_AHEAD  # the history of the alerts resolved, read with their rows
 
     def announced(self, plan: DeliveryPlan) -> Outgoing:
         """The messages of the plan after flapping (which reads the history), before the SMS budget."""
         if not plan.announcements:
             return Outgoing(plan.messages)
         flaps = judge_flapping(plan.announcements, self.store, known=self.known, policy=self.policy,
-                               linker=self.linker, shaper=self.events_shaper, now=self.now)
+                               linker=self.linker, shaper=self.events_shaper, now=self.now, read_ahead=self.read_ahead)
         if not flaps.changed:
             return Outgoing(plan.messages)
         messages = (*group_messages(flaps.announced, self.linker), *flaps.flapping_messages)
@@ -243,10 +247,20 @@ def process_delivery(payload: WebhookPayload, store: AlertStore, *, routes: tupl
                      received_resolution: timedelta = RECEIVED_RESOLUTION, heartbeat: str = "",
                      episode_link: EpisodeLinker | None = None) -> DeliverySummary:
     fingerprints = [alert.fingerprint for alert in payload.alerts]
-    stored = store.fetch_alerts(fingerprints) if fingerprints else {}
+    # A resolve is nearly always a change (Alertmanager sends it once): the history flapping reads of it comes
+    # with the rows instead of a step of its own.
+    resolving = [alert.fingerprint for alert in payload.alerts if alert.status == "resolved"] \
+        if policy.flap_count > 0 else []
+    read_ahead = NOTHING_READ_AHEAD
+    if resolving:
+        stored, history = store.fetch_alerts_with_history(fingerprints, resolving, now - HISTORY_LOOKBACK)
+        read_ahead = ReadAhead(frozenset(resolving), tuple(history))
+    else:
+        stored = store.fetch_alerts(fingerprints) if fingerprints else {}
     plan = plan_delivery(payload, stored, routes=routes, shaper=shaper, now=now, linker=linker, decider=decider,
                          received_resolution=received_resolution, heartbeat=heartbeat)
-    delivery = _Delivery(payload, store, stored.keys(), policy, linker, events_shaper, now, claim_owner(payload))
+    delivery = _Delivery(payload, store, stored.keys(), policy, linker, events_shaper, now, claim_owner(payload),
+                         read_ahead)
     look_back = earlier_attempt_may_be_unsettled(payload, plan, stored, now, heartbeat)
     plan, out, rows, earlier = delivery.claim(plan, look_back=look_back)
     logged = budget_log(out.messages, out.held, policy, now)

@@ -3,7 +3,7 @@
 when one "stable again" message says where it settled (`stable`).
 
 A delivery with changes of state reads the history of the alerts that changed and had a row before (one call
-per 100 alerts) when FLAP_COUNT > 0; the scheduled run finds the flapping episodes that ended (`stable`)."""
+per 100 alerts; for the alerts it resolves, alongside their rows: `deliver`) when FLAP_COUNT > 0; the scheduled run finds the flapping episodes that ended (`stable`)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from ..delivery.port import OncallStore
 from ..messages.digest import Announcement
 from ..messages.render import Linker, Notice, OutgoingMessage
 from ..messages.routing import Target
-from .history import HISTORY_LOOKBACK, Event, histories, latest, oncall_event
+from .history import HISTORY_LOOKBACK, NOTHING_READ_AHEAD, Event, ReadAhead, histories, latest, oncall_event
 from .policy import Policy
 
 # The messages of the on-call rules load when a flapping or stable message is first worded: a delivery without
@@ -169,13 +169,17 @@ def _flapping_announced(notice: Notice, targets: tuple[Target, ...], key: str, l
 
 
 def judge_flapping(announcements: Sequence[Announcement], store: OncallStore, *, known: AbstractSet[str],
-                   policy: Policy, linker: Linker, shaper: RowShaper, now: datetime) -> DeliveryOncall:
+                   policy: Policy, linker: Linker, shaper: RowShaper, now: datetime,
+                   read_ahead: ReadAhead = NOTHING_READ_AHEAD) -> DeliveryOncall:
     """Which changes are announced, which become one "flapping" message, which say nothing. Reads the history
-    of the alerts that changed and had a row before (`known`; one call per 100), nothing when FLAP_COUNT is 0."""
+    of the alerts that changed and had a row before (`known`; one call per 100) unless `read_ahead` holds it,
+    nothing when FLAP_COUNT is 0."""
     if policy.flap_count <= 0 or not announcements:
         return DeliveryOncall(tuple(announcements))
     had_rows = sorted({notice.fingerprint for notice, _ in announcements if notice.fingerprint in known})
-    history = histories(store.fetch_history(had_rows, now - HISTORY_LOOKBACK)) if had_rows else {}
+    unread = [fingerprint for fingerprint in had_rows if fingerprint not in read_ahead.fingerprints]
+    rows = [*read_ahead.rows, *(store.fetch_history(unread, now - HISTORY_LOOKBACK) if unread else ())]
+    history = histories(rows) if had_rows else {}
     changes = [Change(event_id(notice.occurrence_key), notice.fingerprint, notice.status)
                for notice, _ in announcements]
     verdicts = judge_changes(changes, history, policy, now)

@@ -26,6 +26,17 @@ HISTORY_LOOKBACK = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
+class ReadAhead:
+    """History rows (`HISTORY_LOOKBACK` of them) read before a rule knew it would need them, and of which alerts."""
+
+    fingerprints: frozenset[str] = frozenset()
+    rows: tuple[dict[str, Any], ...] = ()
+
+
+NOTHING_READ_AHEAD = ReadAhead()
+
+
+@dataclass(frozen=True)
 class Event:
     """One row of the alert history, as these rules need it."""
 

@@ -6,7 +6,8 @@ claims are completed by the scheduled run, not by the delivery (issue 20). Count
 (`control.calls()`) or, where the table matters, from a relay that sees the concrete paths; no timing involved.
 
 The on-call rules (issue 10) add calls only to deliveries with changes of state: one history read per 100
-alerts that changed and had a row before (flapping), and, when SMS go out, one count of the topic's SMS of the
+alerts that changed and had a row before (flapping; for the alerts a delivery resolves, made alongside their
+lookup, so a resolve of a new alert reads it too), and, when SMS go out, one count of the topic's SMS of the
 last hour and one record of them in `sms_log` (the SMS budget). Re-deliveries, which Alertmanager makes a
 group_interval or more later, add nothing, and write nothing until `lastReceivedAt` is
 `RECEIVED_RESOLUTION_MINUTES` old (60 by default). A copy within CLAIM_TIMEOUT of a change (Alertmanager's retry,
@@ -154,10 +155,11 @@ def test_a_mixed_group_sends_one_digest_per_topic_and_channel(host: FunctionHost
 
 def test_a_payload_repeating_a_fingerprint_looks_it_up_and_writes_it_once(
         host: FunctionHost, appwrite: Appwrite) -> None:
-    """One fingerprint twice in a delivery (firing then resolved): one lookup, one write, one row."""
+    """One fingerprint twice in a delivery (firing then resolved): one lookup (and alongside it the history of
+    the alert resolved, which flapping reads), one write, one row."""
     alert = p.alert(severity="warning", starts_at=workload.T0)
     calls, _ = calls_of(host, appwrite, [alert, p.resolved(alert)])
-    assert calls.get(LOOKUP) == 1 and calls.get(WRITE) == 1
+    assert calls.get(LOOKUP) == 1 + 1 and calls.get(WRITE) == 1
     assert list(appwrite.rows()) == [alert["fingerprint"]]
 
 
@@ -280,6 +282,22 @@ def stages(relay: CountingRelay) -> list[list[str]]:
         found[-1].append(named(line))
         end = max(end, finish)
     return [sorted(stage) for stage in found]
+
+
+def test_a_resolve_of_a_critical_alert_takes_three_sequential_stages(
+        relayed_host: FunctionHost, relay: CountingRelay, appwrite: Appwrite) -> None:
+    """The resolve of a critical alert, a group_interval later: the lookup with the history flapping reads
+    alongside; the claim with the SMS budget's count; the messages with the SMS record and the alert row."""
+    alert = p.alert(severity="critical", starts_at=workload.T0)
+    send(relayed_host, [alert])
+    appwrite.control.set_latency(100)
+    relay.traffic.reset()
+    send(relayed_host, [p.resolved(alert)], later=GROUP_INTERVAL_SECONDS)
+    assert stages(relay) == [
+        ["list_rows alert_events", "list_rows alerts"],
+        ["create_rows alert_events", "list_rows sms_log"],
+        ["create_push", "create_push", "create_rows sms_log", "create_sms", "upsert_rows alerts"],
+    ]
 
 
 def test_a_first_critical_alert_takes_three_sequential_stages(

@@ -3,7 +3,8 @@
 when one "stable again" message says where it settled (`stable`).
 
 A delivery with changes of state reads the history of the alerts that changed and had a row before (one call
-per 100 alerts; for the alerts it resolves, alongside their rows: `deliver`) when FLAP_COUNT > 0; the scheduled run finds the flapping episodes that ended (`stable`)."""
+per 100 alerts; for the alerts it resolves, alongside their rows: `deliver`) when FLAP_COUNT > 0; the scheduled
+run finds the flapping episodes that ended (`stable`)."""
 
 from __future__ import annotations
 

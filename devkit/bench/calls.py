@@ -22,7 +22,7 @@ class Category(StrEnum):
     READ = "read"
     WRITE = "write"
     HISTORY = "history"
-    SIDE = "side"  # any call on another table: history reads and completions, the SMS log
+    SIDE = "side"  # any call on another table: history and claims reads, completions, the SMS log
     MESSAGE = "message"
     OTHER = "other"
 

@@ -88,7 +88,7 @@ class Report:
             + ("" if self.measured_round_trip is None else
                f" (a minimal call measures {self.measured_round_trip * 1000:.1f} ms)"),
             "calls:   r/w = reads/writes of the alerts table, h = creates in the history table (alert_events), "
-            "t = other table calls (history reads and completions, SMS log), p/s/e = push/SMS/email messages; "
+            "t = other table calls (history and claims reads, SMS log), p/s/e = push/SMS/email messages; "
             "RT = wall time / round trip",
             "",
             *self._table(),

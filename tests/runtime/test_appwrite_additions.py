@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,15 @@ def test_missing_function_directory_is_refused(tmp_path: Path) -> None:
     """Starting a host on a directory that does not exist fails at once."""
     with pytest.raises(HostError, match="not found"):
         FunctionHost(tmp_path / "absent").start()
+
+
+class TestClockOffset:
+    def test_a_request_can_run_minutes_later_and_the_header_stays_with_the_host(self, host: FunctionHost) -> None:
+        """`x-devkit-clock-offset-seconds: 300` runs that execution with the function's clock 5 minutes ahead and
+        does not reach the function; the next execution is back on the wall clock."""
+        later = send(host.url, "/clock", headers={"x-devkit-clock-offset-seconds": "300"}).json()
+        now = send(host.url, "/clock").json()
+        wall = datetime.now(UTC)
+        assert timedelta(minutes=4) < datetime.fromisoformat(later["now"]) - wall <= timedelta(minutes=5)
+        assert abs(datetime.fromisoformat(now["now"]) - wall) < timedelta(seconds=5)
+        assert "x-devkit-clock-offset-seconds" not in {name.lower() for name in later["headers"]}

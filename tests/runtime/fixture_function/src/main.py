@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from . import clock
 from .helpers import describe_body, describe_request, environment
 
 _calls = 0  # module state: survives between executions served by the same worker
@@ -88,7 +89,12 @@ def _sleep(context: Any) -> Any:
     return context.res.text("slept")
 
 
+def _clock(context: Any) -> Any:
+    return context.res.json({"now": clock.utc_now().isoformat(), "headers": dict(context.req.headers)})
+
+
 ROUTES: dict[str, Callable[[Any], Any]] = {
+    "/clock": _clock,
     "/echo": _echo,
     "/body-json": _body_json,
     "/state": _state,

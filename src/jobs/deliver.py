@@ -22,8 +22,7 @@ died and was never retried is settled by the scheduled run once CLAIM_TIMEOUT ol
 
 Only when a delivery has changes of state, the on-call rules (`oncall_service`) may read more: the history
 of the alerts that changed (flapping; read in step 1 for the resolves, else one more step) and the SMS sent in
-the last hour (the SMS budget). Critical firing
-messages carry an acknowledge link when `linker` makes one."""
+the last hour (the SMS budget). Critical firing messages carry an acknowledge link when `linker` makes one."""
 
 from __future__ import annotations
 

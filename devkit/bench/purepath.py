@@ -71,9 +71,6 @@ class InMemoryStore:
     def at_once(self, first: Callable[[], T], *others: Callable[[], Any]) -> tuple[T, list[Any]]:
         return first(), [other() for other in others]
 
-    def write_alerts(self, rows: list[dict[str, Any]]) -> None:
-        return None
-
     def send_messages(self, messages: list[OutgoingMessage], sms_log: Sequence[dict[str, Any]] = (),
                       alert_rows: Sequence[dict[str, Any]] = ()) -> SendReport:
         return SendReport(tuple(messages), ())

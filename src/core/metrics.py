@@ -162,9 +162,9 @@ def render(plan: MetricsPlan, counts: Sequence[int], newest_event_at: datetime |
     )
     out.gauge(
         "claims_pending",
-        "Changes claimed by a delivery more than 2 minutes ago whose messages are not known to have gone out: "
-        "a delivery died after claiming them. The scheduled run completes them each minute; above 0 for "
-        "long, it is not running or fails.",
+        "Changes claimed by a delivery more than 2 minutes ago and not completed. The scheduled run completes "
+        "each claim within a minute of its messages going out and sends what a dead delivery's claims name; "
+        "above 0 for long, it is not running or fails.",
         [({}, stuck)],
     )
     out.gauge(

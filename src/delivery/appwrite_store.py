@@ -218,10 +218,6 @@ class AppwriteStore:
                                            Query.limit(1)], "read the heartbeat's alert row")
         return rows[0] if rows else None
 
-    def write_alerts(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Create or update rows by `$id` (bulk upsert is idempotent, so a retried write is harmless)."""
-        self._all(partial(self._upsert, "write alert rows", self._table_id, batch) for batch in _batches(rows))
-
     def _send_one(self, message: OutgoingMessage) -> bool:
         """True when created now, False when Appwrite already had this message ID (sent before)."""
         def create() -> Any:
@@ -245,8 +241,8 @@ class AppwriteStore:
     def send_messages(self, messages: Sequence[OutgoingMessage], sms_log: Sequence[Mapping[str, Any]] = (),
                       alert_rows: Sequence[Mapping[str, Any]] = ()) -> SendReport:
         """Create the messages, overlapping, and alongside them record `sms_log` rows (the SMS budget's), each row
-        once (a retry sending the same messages records them if this attempt did not), and write `alert_rows`
-        (`write_alerts`)."""
+        once (a retry sending the same messages records them if this attempt did not), and create or update
+        `alert_rows` by `$id` (bulk upserts: a retried write is harmless)."""
         tasks: list[Callable[[], object]] = [partial(self._send_one, message) for message in messages]
         tasks += [partial(self._create_once, batch, self._sms_table_id) for batch in _batches(sms_log)]
         tasks += [partial(self._upsert, "write alert rows", self._table_id, batch) for batch in _batches(alert_rows)]

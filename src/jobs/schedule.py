@@ -1,6 +1,7 @@
 """The scheduled run (Appwrite's cron, every minute), its steps in order:
 
-1. complete the claims dead deliveries left (`claims`): an escalation of a page nobody received would be odd;
+1. complete the claims deliveries made once their messages went out, and send what a dead delivery's claims
+   name (`claims`): an escalation of a page nobody received would be odd;
 2. the on-call rules: one summary per topic of the SMS held back, then the escalations and "stable again"
    messages due (their SMS past the budget wait for the next run's summary);
 3. repair firing/resolved races (`repair`);

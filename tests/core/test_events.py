@@ -31,6 +31,12 @@ def changes(appwrite: Appwrite) -> list[dict[str, Any]]:
     return [event for event in events(appwrite) if event["kind"] != "delivery"]
 
 
+def the_change(appwrite: Appwrite) -> tuple[set[str], str | None]:
+    """The one change recorded: the results its messages show, and who claims it (None once completed)."""
+    [event] = changes(appwrite)
+    return {c["result"] for c in event["channels"]}, event["claim"]
+
+
 class TestOneEventPerChange:
     def test_first_firing_is_recorded_with_where_it_went(self, host: FunctionHost, appwrite: Appwrite) -> None:
         """A new critical alert: one `fired` row naming the alert, the delivery and its three messages, claimed
@@ -183,15 +189,14 @@ class TestNoDuplicate:
         appwrite.control.add_fault(r"/tables/alerts/rows$", method="PUT", count=20, status=503)
         alert = p.alert(starts_at=T0)
         assert deliver(host.url, p.payload([alert])).status_code == 503
-        [claim] = changes(appwrite)
-        assert {c["result"] for c in claim["channels"]} == {"pending"} and claim["claim"]
+        results, owner = the_change(appwrite)
+        assert results == {"pending"} and owner
         assert len(appwrite.messages()) == 3 and appwrite.rows() == {}
         appwrite.control.clear_faults()
         assert ok(host, alert)["messagesAlreadyQueued"] == 3
         assert appwrite.rows()[alert["fingerprint"]]["notifiedStatus"] == "firing"
         scheduled_run(host.url)
-        [event] = changes(appwrite)
-        assert ({c["result"] for c in event["channels"]}, event["claim"]) == ({"sent"}, None)
+        assert the_change(appwrite) == ({"sent"}, None)
         assert len(appwrite.messages()) == 3
 
     def test_messages_failing_after_the_row_was_written_are_sent_by_the_retry(
@@ -209,8 +214,7 @@ class TestNoDuplicate:
         reply = ok(host, alert)
         assert (reply["messagesQueued"], reply["messagesAlreadyQueued"]) == (1, 0)
         assert sorted(m.providertype for m in appwrite.messages()) == ["push", "push", "sms"]
-        [event] = changes(appwrite)
-        assert ({c["result"] for c in event["channels"]}, event["claim"]) == ({"sent"}, None)
+        assert the_change(appwrite) == ({"sent"}, None)
         assert ok(host, alert)["messagesQueued"] == 0
 
     def test_a_failed_completion_is_done_by_the_next_scheduled_run(
@@ -222,12 +226,11 @@ class TestNoDuplicate:
         assert ok(host, alert)["messagesQueued"] == 3
         appwrite.control.add_fault(HISTORY_PATH, method="PUT", count=10, status=503)
         assert requests.post(host.url + "/_host/schedule", timeout=60).status_code == 503
-        [claim] = changes(appwrite)
-        assert {c["result"] for c in claim["channels"]} == {"pending"} and claim["claim"]
+        results, owner = the_change(appwrite)
+        assert results == {"pending"} and owner
         appwrite.control.clear_faults()
         assert scheduled_run(host.url)["messagesQueued"] == 0
-        [event] = changes(appwrite)
-        assert ({c["result"] for c in event["channels"]}, event["claim"]) == ({"sent"}, None)
+        assert the_change(appwrite) == ({"sent"}, None)
         assert len(appwrite.messages()) == 3
 
     def test_a_lost_answer_to_the_history_write_adds_no_second_row(
